@@ -1,0 +1,8 @@
+module github.com/picket-monitoring/picket
+
+go 1.26.0
+
+require (
+	golang.org/x/crypto v0.58.0
+	golang.org/x/time v0.16.0
+)

@@ -1,0 +1,172 @@
+package nsca
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"time"
+)
+
+// DefaultTimeout is send_nsca's default for connecting and reading the init
+// packet.
+const DefaultTimeout = 10 * time.Second
+
+// ErrClosed is returned by Send on a connection that was closed, by Close or
+// after a failed write.
+var ErrClosed = errors.New("nsca connection closed")
+
+// Dialer holds what a client needs to talk to one NSCA server.
+type Dialer struct {
+	Method   Method
+	Password []byte
+	// Legacy sends 720-byte packets (output cut at 511 bytes) for NSCA 2.7
+	// daemons.
+	Legacy bool
+	// Timeout bounds connecting and reading the init packet; zero means
+	// DefaultTimeout. The context can shorten it.
+	Timeout time.Duration
+}
+
+// Dial connects to addr ("host:port") and reads the server's init packet.
+func (d *Dialer) Dial(ctx context.Context, addr string) (*Conn, error) {
+	timeout := d.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var nd net.Dialer
+	nc, err := nd.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", addr, err)
+	}
+	c, err := d.Handshake(ctx, nc)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("nsca server %s: %w", addr, err)
+	}
+	return c, nil
+}
+
+// Handshake reads the init packet from an established connection and sets up
+// encryption. On error the caller still owns nc.
+func (d *Dialer) Handshake(ctx context.Context, nc net.Conn) (*Conn, error) {
+	if !d.Method.Implemented() {
+		return nil, fmt.Errorf("encryption method %d (%s) is not supported", int(d.Method), d.Method)
+	}
+	stop := deadlineFromContext(ctx, nc.SetReadDeadline)
+	var init [InitPacketSize]byte
+	_, err := io.ReadFull(nc, init[:])
+	stop()
+	nc.SetReadDeadline(time.Time{})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("read init packet: %w", context.Cause(ctx))
+		}
+		return nil, fmt.Errorf("read init packet: %w", err)
+	}
+	cr, err := newCrypter(d.Method, d.Password, init[:IVSize])
+	if err != nil {
+		return nil, err
+	}
+	size := PacketSize
+	if d.Legacy {
+		size = LegacySize
+	}
+	var seed [32]byte
+	crand.Read(seed[:])
+	return &Conn{
+		nc:        nc,
+		crypt:     cr,
+		timestamp: binary.BigEndian.Uint32(init[IVSize:]),
+		buf:       make([]byte, size),
+		noise:     rand.NewChaCha8(seed),
+	}, nil
+}
+
+// Conn is a client connection that has read its init packet. It is not safe
+// for concurrent use: packets share one cipher stream.
+type Conn struct {
+	nc        net.Conn
+	crypt     crypter
+	timestamp uint32
+	buf       []byte
+	noise     *rand.ChaCha8
+	sent      int
+	closed    bool
+}
+
+// ServerTime is the server's clock at connect time, from the init packet.
+func (c *Conn) ServerTime() time.Time { return time.Unix(int64(c.timestamp), 0) }
+
+// Sent is the number of packets written in full on this connection. The
+// server never acknowledges, so this is all a client can know.
+func (c *Conn) Sent() int { return c.sent }
+
+// Send encrypts and writes one packet, stamped with the server's time from
+// the init packet (as send_nsca does, so clock skew cannot make it stale).
+// If the write fails or ctx ends part-way, the connection is closed: a
+// half-written packet must never stay on an open connection, and the cipher
+// stream has moved on anyway.
+func (c *Conn) Send(ctx context.Context, p Packet) error {
+	if c.closed {
+		return ErrClosed
+	}
+	p.Timestamp = c.timestamp
+	c.noise.Read(c.buf)
+	if err := p.encode(c.buf); err != nil {
+		return err
+	}
+	c.crypt.encrypt(c.buf)
+	stop := deadlineFromContext(ctx, c.nc.SetWriteDeadline)
+	n, err := c.nc.Write(c.buf)
+	stop()
+	if err != nil {
+		c.Close()
+		if ctx.Err() != nil {
+			err = context.Cause(ctx)
+		}
+		return fmt.Errorf("write packet (%d of %d bytes written, connection closed): %w", n, len(c.buf), err)
+	}
+	c.sent++
+	return nil
+}
+
+// Close closes the connection.
+func (c *Conn) Close() error {
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	return c.nc.Close()
+}
+
+// deadlineFromContext applies ctx's deadline through set and makes ctx's
+// cancellation interrupt the blocked call. The returned func undoes both and
+// waits for a cancellation already under way, so a late deadline can never
+// leak into the next call.
+func deadlineFromContext(ctx context.Context, set func(time.Time) error) (stop func()) {
+	if d, ok := ctx.Deadline(); ok {
+		set(d)
+	} else {
+		set(time.Time{})
+	}
+	if ctx.Done() == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	unregister := context.AfterFunc(ctx, func() {
+		set(time.Unix(1, 0))
+		close(done)
+	})
+	return func() {
+		if !unregister() {
+			<-done
+		}
+	}
+}
