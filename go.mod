@@ -6,3 +6,5 @@ require (
 	golang.org/x/crypto v0.58.0
 	golang.org/x/time v0.16.0
 )
+
+require github.com/BurntSushi/toml v1.6.0

@@ -1,0 +1,129 @@
+package config
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Problem is one thing wrong with a config file, located as precisely as
+// the file allows.
+type Problem struct {
+	File  string
+	Line  int    // 0 when the problem has no single line (a missing key)
+	Field string // dotted key, e.g. "target[1].encryption"
+	Msg   string
+}
+
+func (p Problem) String() string {
+	loc := p.File
+	if p.Line > 0 {
+		loc = fmt.Sprintf("%s:%d", p.File, p.Line)
+	}
+	if p.Field == "" {
+		return loc + ": " + p.Msg
+	}
+	return fmt.Sprintf("%s: %s: %s", loc, p.Field, p.Msg)
+}
+
+// Error lists every problem found in one pass, so a user fixes a file in one
+// round instead of one error per restart.
+type Error struct{ Problems []Problem }
+
+func (e *Error) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Decode parses TOML data into v, strictly: syntax errors, wrong types and
+// keys v has no field for are all errors naming file and line.
+func Decode(file string, data []byte, v any) error {
+	md, err := toml.Decode(string(data), v)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return &Error{Problems: []Problem{{File: file, Line: pe.Position.Line, Field: pe.LastKey, Msg: pe.Message}}}
+		}
+		return &Error{Problems: []Problem{{File: file, Msg: err.Error()}}}
+	}
+	var probs []Problem
+	for _, k := range md.Undecoded() {
+		probs = append(probs, Problem{File: file, Line: keyLine(data, k), Field: k.String(), Msg: "unknown key"})
+	}
+	if len(probs) > 0 {
+		return &Error{Problems: probs}
+	}
+	return nil
+}
+
+// keyLine finds the line that defines key: the TOML library reports which
+// keys went unused but not where they are. Tables are tracked from their
+// headers; the first assignment whose full path matches wins.
+func keyLine(data []byte, key toml.Key) int {
+	want := strings.Join(key, ".")
+	var table string
+	sc := bufio.NewScanner(strings.NewReader(string(data)))
+	sc.Buffer(nil, 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case strings.HasPrefix(line, "[["):
+			table = normKey(strings.TrimSuffix(strings.SplitN(line[2:], "]]", 2)[0], "]]"))
+			if table == want {
+				return n
+			}
+		case strings.HasPrefix(line, "["):
+			table = normKey(strings.SplitN(line[1:], "]", 2)[0])
+			if table == want {
+				return n
+			}
+		default:
+			k, _, ok := strings.Cut(line, "=")
+			if !ok || strings.HasPrefix(line, "#") {
+				continue
+			}
+			full := normKey(k)
+			if table != "" {
+				full = table + "." + full
+			}
+			if full == want || strings.HasPrefix(want, full+".") {
+				return n
+			}
+		}
+	}
+	return 0
+}
+
+func normKey(s string) string {
+	parts := strings.Split(s, ".")
+	for i, p := range parts {
+		parts[i] = strings.Trim(strings.TrimSpace(p), `"'`)
+	}
+	return strings.Join(parts, ".")
+}
+
+// Duration is a time.Duration written as a Go duration string ("90s", "5m").
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("invalid duration %q (want e.g. \"90s\", \"5m\", \"1h\")", string(b))
+	}
+	if v < 0 {
+		return fmt.Errorf("negative duration %q", string(b))
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText renders the duration as Go writes it.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
