@@ -65,10 +65,7 @@ func (d *Dialer) Handshake(ctx context.Context, nc net.Conn) (*Conn, error) {
 	stop()
 	nc.SetReadDeadline(time.Time{})
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("read init packet: %w", context.Cause(ctx))
-		}
-		return nil, fmt.Errorf("read init packet: %w", err)
+		return nil, fmt.Errorf("read init packet: %w", contextError(ctx, err))
 	}
 	cr, err := newCrypter(d.Method, d.Password, init[:IVSize])
 	if err != nil {
@@ -122,15 +119,13 @@ func (c *Conn) Send(ctx context.Context, p Packet) error {
 	if err := p.encode(c.buf); err != nil {
 		return err
 	}
-	c.crypt.encrypt(c.buf)
+	c.crypt.encrypt(c.buf, 0)
 	stop := deadlineFromContext(ctx, c.nc.SetWriteDeadline)
 	n, err := c.nc.Write(c.buf)
 	stop()
 	if err != nil {
 		c.Close()
-		if ctx.Err() != nil {
-			err = context.Cause(ctx)
-		}
+		err = contextError(ctx, err)
 		return fmt.Errorf("write packet (%d of %d bytes written, connection closed): %w", n, len(c.buf), err)
 	}
 	c.sent++
@@ -169,4 +164,17 @@ func deadlineFromContext(ctx context.Context, set func(time.Time) error) (stop f
 			<-done
 		}
 	}
+}
+
+// contextError names the context as the cause of err when it is: a deadline
+// taken from ctx can fire on the connection a moment before ctx itself
+// reports it.
+func contextError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
+	return err
 }

@@ -14,12 +14,14 @@ import (
 	"golang.org/x/crypto/xtea"
 )
 
-// crypter encrypts or decrypts whole packets in place. For the mcrypt ciphers
-// the state runs on from one packet to the next within a connection, exactly
-// as send_nsca and nsca keep one mcrypt handle per connection.
+// crypter encrypts or decrypts packets in place. For the mcrypt ciphers the
+// state runs on from one packet to the next within a connection, exactly as
+// send_nsca and nsca keep one mcrypt handle per connection. off is where p
+// starts within its packet: XOR restarts at every packet, and the server
+// decrypts a packet in two pieces before it knows its size.
 type crypter interface {
-	encrypt(p []byte)
-	decrypt(p []byte)
+	encrypt(p []byte, off int)
+	decrypt(p []byte, off int)
 }
 
 // newCrypter returns the crypter for one connection. iv is the 128-byte IV
@@ -52,8 +54,8 @@ func newCrypter(m Method, password []byte, iv []byte) (crypter, error) {
 
 type noCrypt struct{}
 
-func (noCrypt) encrypt([]byte) {}
-func (noCrypt) decrypt([]byte) {}
+func (noCrypt) encrypt([]byte, int) {}
+func (noCrypt) decrypt([]byte, int) {}
 
 // xorCrypt is nsca's XOR obfuscation. It restarts at every packet, so the
 // combined IV-and-password pad is the same for every packet of a connection
@@ -71,8 +73,8 @@ func newXORCrypt(password, iv []byte) *xorCrypt {
 	return &xorCrypt{pad: pad}
 }
 
-func (x *xorCrypt) encrypt(p []byte) { subtle.XORBytes(p, p, x.pad[:len(p)]) }
-func (x *xorCrypt) decrypt(p []byte) { subtle.XORBytes(p, p, x.pad[:len(p)]) }
+func (x *xorCrypt) encrypt(p []byte, off int) { subtle.XORBytes(p, p, x.pad[off:off+len(p)]) }
+func (x *xorCrypt) decrypt(p []byte, off int) { subtle.XORBytes(p, p, x.pad[off:off+len(p)]) }
 
 // cfb8 is libmcrypt's "cfb" mode: 8-bit cipher feedback, one block
 // encryption per byte. The shift register is a window sliding over a longer
@@ -103,7 +105,7 @@ func (c *cfb8) push(ct byte) {
 	c.pos++
 }
 
-func (c *cfb8) encrypt(p []byte) {
+func (c *cfb8) encrypt(p []byte, _ int) {
 	for i := range p {
 		c.block.Encrypt(c.out, c.reg[c.pos:c.pos+c.bs])
 		p[i] ^= c.out[0]
@@ -111,7 +113,7 @@ func (c *cfb8) encrypt(p []byte) {
 	}
 }
 
-func (c *cfb8) decrypt(p []byte) {
+func (c *cfb8) decrypt(p []byte, _ int) {
 	for i := range p {
 		c.block.Encrypt(c.out, c.reg[c.pos:c.pos+c.bs])
 		ct := p[i]

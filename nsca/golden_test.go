@@ -129,7 +129,7 @@ func TestGoldenPackets(t *testing.T) {
 			}
 			for i, w := range want {
 				buf := bytes.Clone(stream[i*size : (i+1)*size])
-				cr.decrypt(buf)
+				cr.decrypt(buf, 0)
 				got, err := decode(buf)
 				if err != nil {
 					t.Fatalf("packet %d: %v", i, err)

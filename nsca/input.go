@@ -108,7 +108,9 @@ func ParseRecord(rec string, sep byte) (p Packet, ok bool, err error) {
 	var f [3]string
 	rest := rec
 	for i := range f {
-		rest = strings.TrimLeft(rest, string(sep))
+		for rest != "" && rest[0] == sep {
+			rest = rest[1:]
+		}
 		if rest == "" {
 			return Packet{}, false, nil
 		}

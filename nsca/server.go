@@ -232,7 +232,7 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 			s.short(remote, n, err)
 			return
 		}
-		cr.decrypt(buf[:LegacySize])
+		cr.decrypt(buf[:LegacySize], 0)
 		pkt, perr := decode(buf[:LegacySize])
 		legacy := perr == nil
 		if !legacy {
@@ -243,7 +243,7 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 				}
 				return
 			}
-			cr.decrypt(buf[LegacySize:])
+			cr.decrypt(buf[LegacySize:], LegacySize)
 			pkt, perr = decode(buf)
 		}
 		if perr != nil {
