@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 NSCA peers speak these legacy ciphers; compatibility is the point.
+
 package nsca
 
 import (

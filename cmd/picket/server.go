@@ -2,6 +2,72 @@ package main
 
 import (
 	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+
+	"github.com/picket-monitoring/picket/internal/hub"
+	"github.com/picket-monitoring/picket/nsca"
 )
 
-func runServer(ctx context.Context, args []string, sio stdio) int { return exitUsage }
+const serverUsage = `Usage: picket server [--config server.toml] [--nsca-config /etc/nsca.cfg] [--log-level info]
+
+Runs the central side. With --nsca-config, the NSCA receiver takes its
+settings (server_address, server_port, password, decryption_method,
+command_file, max_packet_age) from an nsca daemon's nsca.cfg, so picket can
+replace the daemon without touching Nagios.
+`
+
+func runServer(ctx context.Context, args []string, sio stdio) int {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(sio.err)
+	fs.Usage = func() { fmt.Fprint(sio.err, serverUsage); fs.PrintDefaults() }
+	cfgFile := fs.String("config", "", "server config (default "+hub.DefaultConfigPath+" unless --nsca-config is given)")
+	nscaCfg := fs.String("nsca-config", "", "take the NSCA receiver's settings from this nsca.cfg")
+	level := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
+		fmt.Fprintf(sio.err, "picket server: --log-level: %v\n", err)
+		return exitUsage
+	}
+	logger := slog.New(slog.NewTextHandler(sio.err, &slog.HandlerOptions{Level: lvl}))
+
+	cfg := &hub.Config{}
+	if *cfgFile != "" || *nscaCfg == "" {
+		path := *cfgFile
+		if path == "" {
+			path = hub.DefaultConfigPath
+		}
+		c, err := hub.LoadConfig(path)
+		if err != nil {
+			fmt.Fprintf(sio.err, "picket server: %v\n", err)
+			return exitCritical
+		}
+		cfg = c
+	}
+	if *nscaCfg != "" {
+		if cfg.NSCA != nil {
+			fmt.Fprintf(sio.err, "picket server: both %s [nsca] and --nsca-config configure the receiver; use one\n", cfg.File)
+			return exitUsage
+		}
+		sc, err := nsca.ReadServerConfigFile(*nscaCfg)
+		if err == nil {
+			cfg.NSCA, err = hub.FromNSCAConfig(sc)
+		}
+		if err != nil {
+			fmt.Fprintf(sio.err, "picket server: %s: %v\n", *nscaCfg, err)
+			return exitCritical
+		}
+		if len(sc.Ignored) > 0 {
+			logger.Info("nsca.cfg options with no effect on picket", "file", *nscaCfg, "options", sc.Ignored)
+		}
+	}
+	if err := hub.Run(ctx, cfg, logger, nil); err != nil {
+		logger.Error("picket server failed", "err", err)
+		return exitCritical
+	}
+	return exitOK
+}

@@ -1,0 +1,131 @@
+package hub
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/picket-monitoring/picket/internal/config"
+	"github.com/picket-monitoring/picket/nsca"
+)
+
+// Config is picket server's TOML file. Every section is optional; a server
+// with no section has nothing to do and says so.
+type Config struct {
+	NSCA *NSCAConfig `toml:"nsca"`
+
+	File string `toml:"-"`
+}
+
+// NSCAConfig is the [nsca] section: the receiver that replaces the nsca
+// daemon.
+type NSCAConfig struct {
+	Listen       string          `toml:"listen"`
+	Encryption   string          `toml:"encryption"`
+	PasswordFile string          `toml:"password_file"`
+	CommandFile  string          `toml:"command_file"`
+	MaxPacketAge config.Duration `toml:"max_packet_age"`
+	ReadTimeout  config.Duration `toml:"read_timeout"`
+	MaxConns     int             `toml:"max_connections"`
+	QueueSize    int             `toml:"queue_size"`
+
+	// Resolved at load.
+	Method   nsca.Method `toml:"-"`
+	Password []byte      `toml:"-"`
+}
+
+// Defaults for [nsca].
+const (
+	DefaultListen       = "0.0.0.0:5667"
+	DefaultQueueSize    = 100000
+	DefaultMaxPacketAge = 5 * time.Minute
+)
+
+// DefaultConfigPath is where picket server looks without --config.
+const DefaultConfigPath = "/etc/picket/server.toml"
+
+// LoadConfig reads and validates a server config file.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read server config: %w", err)
+	}
+	c := &Config{File: path}
+	if err := config.Decode(path, data, c); err != nil {
+		return nil, err
+	}
+	if c.NSCA != nil {
+		if err := c.NSCA.resolve(path); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+func (n *NSCAConfig) resolve(file string) error {
+	var probs []config.Problem
+	add := func(field, msg string) {
+		probs = append(probs, config.Problem{File: file, Field: "nsca." + field, Msg: msg})
+	}
+	if n.Listen == "" {
+		n.Listen = DefaultListen
+	}
+	if _, _, err := net.SplitHostPort(n.Listen); err != nil {
+		add("listen", fmt.Sprintf("%q is not host:port", n.Listen))
+	}
+	if n.Encryption == "" {
+		add("encryption", "missing (a method name like \"aes256\" or a number; \"none\" to send in clear)")
+	} else if m, err := nsca.ParseMethod(n.Encryption); err != nil {
+		add("encryption", err.Error())
+	} else {
+		n.Method = m
+	}
+	if n.PasswordFile != "" {
+		pw, err := config.ReadSecret(n.PasswordFile)
+		if err != nil {
+			add("password_file", err.Error())
+		}
+		n.Password = pw
+	} else if n.Method != nsca.None {
+		add("password_file", "missing: encryption "+n.Encryption+" needs a password")
+	}
+	if n.CommandFile == "" {
+		add("command_file", "missing (Nagios' external command file, e.g. /var/lib/nagios4/rw/nagios.cmd)")
+	}
+	if n.MaxPacketAge.Duration == 0 {
+		n.MaxPacketAge.Duration = DefaultMaxPacketAge
+	}
+	if n.MaxConns < 0 {
+		add("max_connections", "must not be negative")
+	}
+	if n.QueueSize == 0 {
+		n.QueueSize = DefaultQueueSize
+	} else if n.QueueSize < 0 {
+		add("queue_size", "must not be negative")
+	}
+	if len(probs) > 0 {
+		return &config.Error{Problems: probs}
+	}
+	return nil
+}
+
+// FromNSCAConfig builds the [nsca] section from an nsca daemon's nsca.cfg,
+// so picket can replace the daemon without touching Nagios.
+func FromNSCAConfig(c nsca.ServerConfig) (*NSCAConfig, error) {
+	if c.CommandFile == "" {
+		return nil, errors.New("nsca.cfg has no command_file")
+	}
+	n := &NSCAConfig{
+		Listen:      net.JoinHostPort(c.Address, strconv.Itoa(c.Port)),
+		Encryption:  c.Method.String(),
+		Method:      c.Method,
+		Password:    c.Password,
+		CommandFile: c.CommandFile,
+		QueueSize:   DefaultQueueSize,
+	}
+	n.MaxPacketAge.Duration = c.MaxPacketAge
+	return n, nil
+}

@@ -1,0 +1,112 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/picket-monitoring/picket/internal/nagios"
+	"github.com/picket-monitoring/picket/nsca"
+)
+
+// Run serves cfg until ctx ends. ready, if not nil, is called with the NSCA
+// listener's address once it accepts connections.
+func Run(ctx context.Context, cfg *Config, logger *slog.Logger, ready func(nscaAddr net.Addr)) error {
+	if cfg.NSCA == nil {
+		return errors.New("nothing to serve: the config has no [nsca] section")
+	}
+	n := cfg.NSCA
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", n.Listen)
+	if err != nil {
+		return fmt.Errorf("nsca: listen on %s: %w", n.Listen, err)
+	}
+
+	cf := nagios.NewCommandFile(n.CommandFile)
+	defer cf.Close()
+	queue := nagios.NewQueue(cf, n.QueueSize, logger)
+	srv := &nsca.Server{
+		Method:       n.Method,
+		Password:     n.Password,
+		MaxPacketAge: n.MaxPacketAge.Duration,
+		ReadTimeout:  n.ReadTimeout.Duration,
+		MaxConns:     n.MaxConns,
+		Handler:      &commandWriter{queue: queue, logger: logger},
+		Logger:       logger,
+	}
+
+	// The queue outlives the receiver: stop taking results first, then let
+	// the queue write what it holds.
+	queueCtx, stopQueue := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopQueue()
+	queueDone := make(chan error, 1)
+	go func() { queueDone <- queue.Run(queueCtx) }()
+
+	logger.Info("picket server: NSCA receiver listening", "addr", ln.Addr().String(),
+		"encryption", n.Method.String(), "command_file", n.CommandFile,
+		"max_packet_age", n.MaxPacketAge.String())
+	if ready != nil {
+		ready(ln.Addr())
+	}
+	stopStats := logStatsEvery(ctx, 5*time.Minute, logger, srv, queue)
+	serveErr := srv.Serve(ctx, ln)
+	stopStats()
+	stopQueue()
+	qerr := <-queueDone
+	logStats(logger, "picket server: stopped", srv, queue)
+	return errors.Join(serveErr, qerr)
+}
+
+// commandWriter turns packets into command-file lines. It never blocks the
+// connection: the queue takes the line or counts it as dropped.
+type commandWriter struct {
+	queue  *nagios.Queue
+	logger *slog.Logger
+	mu     sync.Mutex
+	drops  int
+}
+
+func (w *commandWriter) HandleNSCA(_ context.Context, r nsca.Received) {
+	var buf [512]byte
+	line := nagios.AppendCheckResult(buf[:0], r.Time, r.Host, r.Service, int(r.ReturnCode), r.Output)
+	if !w.queue.Submit(line) {
+		w.mu.Lock()
+		w.drops++
+		first := w.drops == 1
+		w.mu.Unlock()
+		if first {
+			w.logger.Error("command file queue is full: dropping results until it drains (see stats for counts)")
+		}
+	}
+}
+
+func logStatsEvery(ctx context.Context, every time.Duration, logger *slog.Logger, srv *nsca.Server, q *nagios.Queue) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				logStats(logger, "picket server: stats", srv, q)
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+func logStats(logger *slog.Logger, msg string, srv *nsca.Server, q *nagios.Queue) {
+	s, qs := srv.Stats(), q.Stats()
+	logger.Info(msg, "connections", s.Connections, "refused", s.Refused, "packets", s.Packets,
+		"legacy_packets", s.LegacyPackets, "bad_crc", s.BadCRC, "bad_version", s.BadVersion,
+		"stale", s.Stale, "short", s.ShortPackets, "written", qs.Written, "dropped", qs.Dropped,
+		"pending", qs.Pending, "lost", qs.Lost)
+}
