@@ -1,6 +1,7 @@
 package nsca
 
 import (
+	"bufio"
 	"context"
 	crand "crypto/rand"
 	"encoding/binary"
@@ -221,10 +222,13 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 		s.logger().Error("nsca: cannot set up decryption", "err", err)
 		return
 	}
+	// Buffered reads take a burst of packets in one system call; the
+	// deadline is still renewed per packet.
+	r := bufio.NewReaderSize(nc, 16*PacketSize)
 	buf := make([]byte, PacketSize)
 	for {
 		nc.SetReadDeadline(time.Now().Add(s.readTimeout()))
-		n, err := io.ReadFull(nc, buf[:LegacySize])
+		n, err := io.ReadFull(r, buf[:LegacySize])
 		if err != nil {
 			if n == 0 && errors.Is(err, io.EOF) || ctx.Err() != nil {
 				return
@@ -236,7 +240,7 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 		pkt, perr := decode(buf[:LegacySize])
 		legacy := perr == nil
 		if !legacy {
-			m, err := io.ReadFull(nc, buf[LegacySize:])
+			m, err := io.ReadFull(r, buf[LegacySize:])
 			if err != nil {
 				if ctx.Err() == nil {
 					s.short(remote, LegacySize+m, err)

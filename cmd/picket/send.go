@@ -163,29 +163,41 @@ func sendSession(ctx context.Context, targets []*sendTarget, in *nsca.InputScann
 		}
 	}()
 	code := exitOK
+	batch := make([]nsca.Packet, 0, maxBatch)
 	for {
-		var it item
-		var ok bool
+		batch = batch[:0]
+		// Wait for one record, then take whatever else is already read, so
+		// a burst goes out in one write and a trickle is not held back.
 		select {
-		case it, ok = <-items:
+		case it, ok := <-items:
+			if !ok {
+				return code
+			}
+			if !takeItem(it.p, it.err, &batch, &code, sio) {
+				return exitCritical
+			}
 		case <-ctx.Done():
 			return exitCritical
 		}
-		if !ok {
-			return code
-		}
-		if it.err != nil {
-			// A bad record is reported and skipped; the rest still go.
-			fmt.Fprintf(sio.err, "Warning: %v (not sent)\n", it.err)
-			code = exitCritical
-			var ie *nsca.InputError
-			if !errors.As(it.err, &ie) {
-				return exitCritical
+		for more := true; more && len(batch) < maxBatch; {
+			select {
+			case it, ok := <-items:
+				if !ok {
+					more = false
+					break
+				}
+				if !takeItem(it.p, it.err, &batch, &code, sio) {
+					return exitCritical
+				}
+			default:
+				more = false
 			}
+		}
+		if len(batch) == 0 {
 			continue
 		}
 		for _, t := range targets {
-			if err := t.conn.Send(ctx, it.p); err != nil {
+			if _, err := t.conn.SendBatch(ctx, batch); err != nil {
 				if ctx.Err() != nil {
 					return exitCritical
 				}
@@ -194,6 +206,22 @@ func sendSession(ctx context.Context, targets []*sendTarget, in *nsca.InputScann
 			}
 		}
 	}
+}
+
+// maxBatch bounds the packets per write (64 v3 packets are 275 KB).
+const maxBatch = 64
+
+// takeItem adds a parsed record to the batch, or reports a bad one (which is
+// skipped; the rest still go). It returns false when input cannot go on.
+func takeItem(p nsca.Packet, err error, batch *[]nsca.Packet, code *int, sio stdio) bool {
+	if err == nil {
+		*batch = append(*batch, p)
+		return true
+	}
+	fmt.Fprintf(sio.err, "Warning: %v (not sent)\n", err)
+	*code = exitCritical
+	var ie *nsca.InputError
+	return errors.As(err, &ie)
 }
 
 // unwrapNet drops Go's "dial tcp 127.0.0.1:5667:" prefixes that repeat what
