@@ -102,11 +102,11 @@ func Parse(file string, data []byte) (*Config, error) {
 			add(f+".encryption", err.Error())
 		}
 		t.Method = m
-		if m != nsca.None && t.PasswordFile == "" {
+		if (err != nil || m != nsca.None) && t.PasswordFile == "" {
 			add(f+".password_file", "missing: encryption "+t.Encryption+" needs a password")
 		}
 		if t.PasswordFile != "" {
-			if err := checkSecretFile(t.PasswordFile); err != nil {
+			if err := CheckSecretFile(t.PasswordFile); err != nil {
 				add(f+".password_file", err.Error())
 			}
 		}
@@ -150,8 +150,8 @@ func ReadSecret(path string) ([]byte, error) {
 	return b, nil
 }
 
-// checkSecretFile refuses a secret anyone on the host can read.
-func checkSecretFile(path string) error {
+// CheckSecretFile refuses a secret anyone on the host can read.
+func CheckSecretFile(path string) error {
 	st, err := os.Stat(path)
 	if err != nil {
 		return err

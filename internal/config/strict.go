@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -51,6 +53,11 @@ func Decode(file string, data []byte, v any) error {
 		if errors.As(err, &pe) {
 			return &Error{Problems: []Problem{{File: file, Line: pe.Position.Line, Field: pe.LastKey, Msg: pe.Message}}}
 		}
+		// Type mismatches come back as plain text; take line and key from it.
+		if m := typeErrRE.FindStringSubmatch(err.Error()); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			return &Error{Problems: []Problem{{File: file, Line: line, Field: m[2], Msg: m[3]}}}
+		}
 		return &Error{Problems: []Problem{{File: file, Msg: err.Error()}}}
 	}
 	var probs []Problem
@@ -62,6 +69,8 @@ func Decode(file string, data []byte, v any) error {
 	}
 	return nil
 }
+
+var typeErrRE = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
 
 // keyLine finds the line that defines key: the TOML library reports which
 // keys went unused but not where they are. Tables are tracked from their

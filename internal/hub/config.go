@@ -85,6 +85,9 @@ func (n *NSCAConfig) resolve(file string) error {
 	}
 	if n.PasswordFile != "" {
 		pw, err := config.ReadSecret(n.PasswordFile)
+		if err == nil {
+			err = config.CheckSecretFile(n.PasswordFile)
+		}
 		if err != nil {
 			add("password_file", err.Error())
 		}
