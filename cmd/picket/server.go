@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"os"
 
 	"github.com/picket-monitoring/picket/internal/hub"
 	"github.com/picket-monitoring/picket/nsca"
@@ -60,6 +61,9 @@ func runServer(ctx context.Context, args []string, sio stdio) int {
 		if err != nil {
 			fmt.Fprintf(sio.err, "picket server: %s: %v\n", *nscaCfg, err)
 			return exitCritical
+		}
+		if st, err := os.Stat(*nscaCfg); err == nil && st.Mode().Perm()&0o004 != 0 && len(sc.Password) > 0 {
+			logger.Warn("nsca.cfg holds the NSCA password and is readable by every user; chmod o-r it", "file", *nscaCfg)
 		}
 		if len(sc.Ignored) > 0 {
 			logger.Info("nsca.cfg options with no effect on picket", "file", *nscaCfg, "options", sc.Ignored)
