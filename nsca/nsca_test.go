@@ -361,3 +361,33 @@ func TestUnsupportedMethodRefused(t *testing.T) {
 		t.Error("Serve accepted an unknown method")
 	}
 }
+
+// A TCP probe (check_tcp on port 5667 is common) connects and hangs up
+// without sending: that is no rejected packet and no warning.
+func TestProbeIsNotARejectedPacket(t *testing.T) {
+	srv := &Server{Method: XOR, Handler: newCollector()}
+	addr, logs := startServer(t, srv)
+	for _, readInit := range []bool{true, false} {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if readInit {
+			io.ReadFull(nc, make([]byte, InitPacketSize))
+		}
+		nc.(*net.TCPConn).SetLinger(0) // hang up with a reset, as probes often do
+		nc.Close()
+	}
+	waitFor(t, func() bool { return srv.Stats().Connections == 2 })
+	// A real packet afterwards proves the server has handled both probes.
+	c, err := (&Dialer{Method: XOR}).Dial(context.Background(), addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Send(context.Background(), Packet{Host: "h", Output: "x"})
+	c.Close()
+	srv.Handler.(*collector).wait(t, 1)
+	if st := srv.Stats(); st.ShortPackets != 0 || strings.Contains(logs.String(), "level=WARN") {
+		t.Errorf("short=%d, log:\n%s", st.ShortPackets, logs)
+	}
+}

@@ -230,7 +230,10 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 		nc.SetReadDeadline(time.Now().Add(s.readTimeout()))
 		n, err := io.ReadFull(r, buf[:LegacySize])
 		if err != nil {
-			if n == 0 && errors.Is(err, io.EOF) || ctx.Err() != nil {
+			// Between packets, a client that hangs up, resets or idles
+			// out is no fault: a TCP probe such as check_tcp does exactly
+			// that. Only a packet cut short is worth a warning.
+			if n == 0 || ctx.Err() != nil {
 				return
 			}
 			s.short(remote, n, err)

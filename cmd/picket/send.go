@@ -25,7 +25,8 @@ otherwise; fields by TAB unless -d says otherwise:
   host result:    <host>[TAB]<return_code>[TAB]<output>
 With --config, every [[target]] of the agent's config gets every result.
 
-Exit codes: 0 sent, 2 connection trouble or nothing sent, 3 usage or write error.
+Exit codes: 0 sent; 2 connection trouble, timeout, nothing sent, or a record
+refused (the others are still sent); 3 usage or write error.
 `
 
 type sendTarget struct {
@@ -102,7 +103,7 @@ func runSend(ctx context.Context, args []string, sio stdio) int {
 	ctx, cancel := context.WithTimeoutCause(ctx, time.Duration(*timeout)*time.Second, errSessionTimeout)
 	defer cancel()
 	code := sendSession(ctx, targets, nsca.NewInputScanner(sio.in, fieldSep, recordSep), sio)
-	if errors.Is(context.Cause(ctx), errSessionTimeout) && code != exitOK {
+	if code != exitOK && timedOut(ctx) {
 		fmt.Fprintf(sio.err, "Error: Timeout after %d seconds\n", *timeout)
 		return exitCritical
 	}
@@ -123,6 +124,16 @@ func runSend(ctx context.Context, args []string, sio stdio) int {
 
 var errSessionTimeout = errors.New("session timeout (-to)")
 
+// timedOut reports whether the -to deadline has passed. A socket deadline
+// taken from it can fire a moment before the context itself says so.
+func timedOut(ctx context.Context) bool {
+	if errors.Is(context.Cause(ctx), errSessionTimeout) {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
+}
+
 // sendSession connects to every target, then streams the input to all of
 // them. Input is read in its own goroutine so that -to also bounds a stalled
 // standard input, as send_nsca's alarm does.
@@ -130,7 +141,7 @@ func sendSession(ctx context.Context, targets []*sendTarget, in *nsca.InputScann
 	for _, t := range targets {
 		c, err := t.dialer.Dial(ctx, t.addr)
 		if err != nil {
-			if errors.Is(context.Cause(ctx), errSessionTimeout) {
+			if timedOut(ctx) {
 				return exitCritical
 			}
 			fmt.Fprintf(sio.err, "Error: Could not connect to host %s: %v\n", t.addr, unwrapNet(err))
@@ -198,7 +209,7 @@ func sendSession(ctx context.Context, targets []*sendTarget, in *nsca.InputScann
 		}
 		for _, t := range targets {
 			if _, err := t.conn.SendBatch(ctx, batch); err != nil {
-				if ctx.Err() != nil {
+				if ctx.Err() != nil || timedOut(ctx) {
 					return exitCritical
 				}
 				fmt.Fprintf(sio.err, "Error: Could not send data to host %s: %v\n", t.addr, unwrapNet(err))
