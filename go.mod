@@ -3,8 +3,10 @@ module github.com/picket-monitoring/picket
 go 1.26.0
 
 require (
-	golang.org/x/crypto v0.58.0
+	golang.org/x/crypto v0.47.0
 	golang.org/x/time v0.16.0
 )
 
 require github.com/BurntSushi/toml v1.6.0
+
+require golang.org/x/sys v0.40.0

@@ -30,7 +30,16 @@ type Dialer struct {
 	// Timeout bounds connecting and reading the init packet; zero means
 	// DefaultTimeout. The context can shorten it.
 	Timeout time.Duration
+	// InFlight caps the packets written but not yet acknowledged by the
+	// server's TCP stack (Linux only), so a burst never runs far ahead of a
+	// slow server; zero means DefaultInFlight, negative means no cap.
+	InFlight int
 }
+
+// DefaultInFlight keeps a client at most 32 packets (138 KB) ahead of what
+// the server has taken in: enough to keep the nsca daemon busy, small
+// enough that its TCP stack never stalls the connection.
+const DefaultInFlight = 32
 
 // Dial connects to addr ("host:port") and reads the server's init packet.
 func (d *Dialer) Dial(ctx context.Context, addr string) (*Conn, error) {
@@ -51,6 +60,13 @@ func (d *Dialer) Dial(ctx context.Context, addr string) (*Conn, error) {
 		return nil, fmt.Errorf("nsca server %s: %w", addr, err)
 	}
 	return c, nil
+}
+
+func (d *Dialer) inFlight() int {
+	if d.InFlight == 0 {
+		return DefaultInFlight
+	}
+	return max(d.InFlight, 0)
 }
 
 // Handshake reads the init packet from an established connection and sets up
@@ -84,6 +100,7 @@ func (d *Dialer) Handshake(ctx context.Context, nc net.Conn) (*Conn, error) {
 		size:      size,
 		buf:       make([]byte, size),
 		noise:     rand.NewChaCha8(seed),
+		pace:      newPacer(nc, d.inFlight()*size),
 	}, nil
 }
 
@@ -96,6 +113,7 @@ type Conn struct {
 	size      int // bytes per packet
 	buf       []byte
 	noise     *rand.ChaCha8
+	pace      *pacer
 	sent      int
 	closed    bool
 }
@@ -117,8 +135,8 @@ func (c *Conn) Send(ctx context.Context, p Packet) error {
 	return err
 }
 
-// SendBatch is Send for several packets in one write: one system call for a
-// burst of results instead of one each. It returns how many packets were
+// SendBatch is Send for several packets: one deadline and one pass of
+// encryption for a burst of results. It returns how many packets were
 // written in full; on error the connection is closed as for Send. A packet
 // that cannot be encoded fails the batch before anything is written.
 func (c *Conn) SendBatch(ctx context.Context, ps []Packet) (int, error) {
@@ -144,17 +162,23 @@ func (c *Conn) SendBatch(ctx context.Context, ps []Packet) (int, error) {
 	for i := range ps {
 		c.crypt.encrypt(buf[i*size:(i+1)*size], 0)
 	}
+	// One write per packet, each when the server has room for it.
 	stop := deadlineFromContext(ctx, c.nc.SetWriteDeadline)
-	n, err := c.nc.Write(buf)
-	stop()
-	full := n / size
-	c.sent += full
-	if err != nil {
-		c.Close()
-		err = contextError(ctx, err)
-		return full, fmt.Errorf("write packet (%d of %d bytes written, connection closed): %w", n-full*size, size, err)
+	defer stop()
+	for i := range ps {
+		if err := c.pace.wait(ctx, size); err != nil {
+			c.Close()
+			return i, fmt.Errorf("wait for the server to read (connection closed): %w", err)
+		}
+		n, err := c.nc.Write(buf[i*size : (i+1)*size])
+		if err != nil {
+			c.Close()
+			err = contextError(ctx, err)
+			return i, fmt.Errorf("write packet (%d of %d bytes written, connection closed): %w", n, size, err)
+		}
+		c.sent++
 	}
-	return full, nil
+	return len(ps), nil
 }
 
 // Close closes the connection.
