@@ -227,7 +227,11 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 	r := bufio.NewReaderSize(nc, 16*PacketSize)
 	buf := make([]byte, PacketSize)
 	for {
-		nc.SetReadDeadline(time.Now().Add(s.readTimeout()))
+		// Renewing the deadline costs a clock read and a timer update;
+		// a packet already in the buffer needs no wait at all.
+		if r.Buffered() < PacketSize {
+			nc.SetReadDeadline(time.Now().Add(s.readTimeout()))
+		}
 		n, err := io.ReadFull(r, buf[:LegacySize])
 		if err != nil {
 			// Between packets, a client that hangs up, resets or idles
