@@ -198,7 +198,10 @@ func waitFor(t *testing.T, cond func() bool) {
 }
 
 func TestStalePacketsAreDropped(t *testing.T) {
-	var skew atomic.Int64 // seconds added to the server's clock after the init packet
+	// Seconds added to the server's clock after the init packet; 45 against
+	// a 30s limit leaves room for the init timestamp's whole-second
+	// truncation and a slow machine.
+	var skew atomic.Int64
 	col := newCollector()
 	srv := &Server{Method: XOR, MaxPacketAge: 30 * time.Second, Handler: col,
 		Now: func() time.Time { return time.Now().Add(time.Duration(skew.Load()) * time.Second) }}
@@ -215,10 +218,10 @@ func TestStalePacketsAreDropped(t *testing.T) {
 	}
 	send("fresh")
 	col.wait(t, 1)
-	skew.Store(31)
+	skew.Store(45)
 	send("old")
 	waitFor(t, func() bool { return srv.Stats().Stale == 1 })
-	skew.Store(-31)
+	skew.Store(-45)
 	send("future")
 	waitFor(t, func() bool { return srv.Stats().Stale == 2 })
 	skew.Store(0)
