@@ -52,16 +52,7 @@ func commandBytes(rs []checkResult) int64 {
 // startBenchNSCA runs the nsca daemon as it is run in production: debug off.
 func startBenchNSCA(tb testing.TB, method int) *nscaDaemon {
 	tb.Helper()
-	bin := peer(tb, "nsca")
-	n := &nscaDaemon{Dir: tb.TempDir()}
-	n.CommandFile = emptyCommandFile(tb, n.Dir)
-	n.Config = filepath.Join(n.Dir, "nsca.cfg")
-	n.daemon = startDaemon(tb, "nsca", bin, func(port int) []string {
-		// nsca keeps the last value of a repeated option.
-		writeFile(tb, n.Config, nscaConfig(tb, n.Dir, port, method, password)+"debug=0\n", 0o600)
-		return []string{"-c", n.Config, "-f", "--single"}
-	})
-	return n
+	return startNSCA(tb, method, password, "debug=0\n")
 }
 
 var machineOnce sync.Once

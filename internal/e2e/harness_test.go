@@ -288,15 +288,17 @@ decryption_method=%d
 }
 
 // startNSCA starts the real nsca daemon in single mode, in the foreground, on
-// 127.0.0.1, writing to an empty nagios.cmd in a temp dir.
-func startNSCA(tb testing.TB, method int, password string) *nscaDaemon {
+// 127.0.0.1, writing to an empty nagios.cmd in a temp dir. Extra lines go at
+// the end of its nsca.cfg, where they win: nsca keeps an option's last value.
+func startNSCA(tb testing.TB, method int, password string, extra ...string) *nscaDaemon {
 	tb.Helper()
 	bin := peer(tb, "nsca")
 	n := &nscaDaemon{Dir: tb.TempDir()}
 	n.CommandFile = emptyCommandFile(tb, n.Dir)
 	n.Config = filepath.Join(n.Dir, "nsca.cfg")
 	n.daemon = startDaemon(tb, "nsca", bin, func(port int) []string {
-		writeFile(tb, n.Config, nscaConfig(tb, n.Dir, port, method, password), 0o600)
+		cfg := nscaConfig(tb, n.Dir, port, method, password) + strings.Join(extra, "")
+		writeFile(tb, n.Config, cfg, 0o600)
 		return []string{"-c", n.Config, "-f", "--single"}
 	})
 	return n
