@@ -394,3 +394,45 @@ func TestProbeIsNotARejectedPacket(t *testing.T) {
 		t.Errorf("short=%d, log:\n%s", st.ShortPackets, logs)
 	}
 }
+
+// A server that takes the connection but never reads: a burst must stop at
+// the context's deadline, whether it is waiting in the pacer or in a write,
+// and leave the connection closed.
+func TestBurstIntoSilentServerEndsAtDeadline(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		nc.Write(make([]byte, InitPacketSize))
+		<-done // hold the connection open, never reading
+	}()
+	c, err := (&Dialer{Method: XOR}).Dial(context.Background(), ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	burst := make([]Packet, 2000) // 8.6 MB: more than the kernel buffers hold
+	for i := range burst {
+		burst[i] = Packet{Host: "h", Service: "s", Output: "x"}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	n, err := c.SendBatch(ctx, burst)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("SendBatch = %d, %v; want a deadline error", n, err)
+	}
+	if n >= len(burst) || c.Sent() != n {
+		t.Errorf("sent %d of %d, Sent() = %d", n, len(burst), c.Sent())
+	}
+	if err := c.Send(context.Background(), burst[0]); !errors.Is(err, ErrClosed) {
+		t.Errorf("Send after deadline = %v, want ErrClosed", err)
+	}
+}

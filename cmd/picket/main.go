@@ -1,5 +1,3 @@
-// Command picket is a Nagios-compatible passive check agent and its central
-// server in one binary. See README.md.
 package main
 
 import (
