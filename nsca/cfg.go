@@ -86,12 +86,17 @@ func readCfgLines(r io.Reader, file string) ([]cfgLine, error) {
 
 // ReadClientConfigFile reads a send_nsca.cfg.
 func ReadClientConfigFile(path string) (ClientConfig, error) {
+	return readConfigFile(path, "send_nsca config", ReadClientConfig)
+}
+
+func readConfigFile[T any](path, what string, parse func(io.Reader, string) (T, error)) (T, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return ClientConfig{}, fmt.Errorf("open send_nsca config: %w", err)
+		var zero T
+		return zero, fmt.Errorf("open %s: %w", what, err)
 	}
 	defer f.Close()
-	return ReadClientConfig(f, path)
+	return parse(f, path)
 }
 
 // ReadClientConfig parses send_nsca.cfg syntax. Unlike send_nsca, an
@@ -130,12 +135,7 @@ func ReadClientConfig(r io.Reader, file string) (ClientConfig, error) {
 
 // ReadServerConfigFile reads an nsca.cfg.
 func ReadServerConfigFile(path string) (ServerConfig, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return ServerConfig{}, fmt.Errorf("open nsca config: %w", err)
-	}
-	defer f.Close()
-	return ReadServerConfig(f, path)
+	return readConfigFile(path, "nsca config", ReadServerConfig)
 }
 
 // ReadServerConfig parses nsca.cfg syntax, with nsca's defaults (port 5667,
