@@ -92,7 +92,8 @@ var peerPackages = map[string]string{
 	"send_nsca": "nsca-client",
 	"nagios4":   "nagios4-core",
 
-	"/usr/lib/nagios/plugins/check_tcp": "monitoring-plugins-basic",
+	"/usr/lib/nagios/plugins/check_tcp":   "monitoring-plugins-basic",
+	"/usr/lib/nagios/plugins/check_dummy": "monitoring-plugins-basic",
 }
 
 // peer finds a real peer in PATH or /usr/sbin. A missing peer fails the
