@@ -257,10 +257,9 @@ type nscaDaemon struct {
 	CommandFile string
 }
 
-// nscaConfig renders an nsca.cfg for the daemon (and for picket server's
-// --nsca-config), with the options the daemon needs to run unprivileged in
-// dir in the foreground.
-func nscaConfig(tb testing.TB, dir string, port, method int, password string) string {
+// currentUser names the user and group the tests run as, for daemons that
+// would otherwise switch to their packaged accounts.
+func currentUser(tb testing.TB) (userName, groupName string) {
 	tb.Helper()
 	u, err := user.Current()
 	if err != nil {
@@ -270,6 +269,15 @@ func nscaConfig(tb testing.TB, dir string, port, method int, password string) st
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return u.Username, g.Name
+}
+
+// nscaConfig renders an nsca.cfg for the daemon (and for picket server's
+// --nsca-config), with the options the daemon needs to run unprivileged in
+// dir in the foreground.
+func nscaConfig(tb testing.TB, dir string, port, method int, password string) string {
+	tb.Helper()
+	userName, groupName := currentUser(tb)
 	return fmt.Sprintf(`# written by picket's e2e tests
 server_address=127.0.0.1
 server_port=%d
@@ -284,7 +292,7 @@ aggregate_writes=0
 max_packet_age=30
 password=%s
 decryption_method=%d
-`, port, filepath.Join(dir, "nsca.pid"), u.Username, g.Name,
+`, port, filepath.Join(dir, "nsca.pid"), userName, groupName,
 		filepath.Join(dir, "nagios.cmd"), filepath.Join(dir, "dump"), password, method)
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -81,14 +80,7 @@ func startNagios(tb testing.TB) *nagios {
 	dir := tb.TempDir()
 	n := &nagios{Dir: dir, CommandFile: filepath.Join(dir, "nagios.cmd"),
 		StatusFile: filepath.Join(dir, "status.dat"), LogFile: filepath.Join(dir, "nagios.log")}
-	u, err := user.Current()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	g, err := user.LookupGroupId(u.Gid)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	userName, groupName := currentUser(tb)
 	if err := os.Mkdir(filepath.Join(dir, "checkresults"), 0o700); err != nil {
 		tb.Fatal(err)
 	}
@@ -117,7 +109,7 @@ execute_host_checks=0
 enable_notifications=0
 use_syslog=0
 illegal_macro_output_chars=~$&|'"<>
-`, dir, u.Username, g.Name), 0o600)
+`, dir, userName, groupName), 0o600)
 	if out, err := exec.Command(bin, "-v", cfg).CombinedOutput(); err != nil {
 		tb.Fatalf("nagios4 -v: %v\n%s", err, out)
 	}
