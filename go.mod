@@ -10,3 +10,5 @@ require (
 require github.com/BurntSushi/toml v1.6.0
 
 require golang.org/x/sys v0.40.0
+
+require github.com/robfig/cron/v3 v3.0.1
