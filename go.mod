@@ -11,4 +11,7 @@ require github.com/BurntSushi/toml v1.6.0
 
 require golang.org/x/sys v0.40.0
 
-require github.com/robfig/cron/v3 v3.0.1
+require (
+	github.com/mattn/go-shellwords v1.0.16
+	github.com/robfig/cron/v3 v3.0.1
+)

@@ -1,0 +1,25 @@
+// Package plugins runs one check once and turns whatever the plugin does
+// (answers, hangs, crashes, floods its output, leaves children behind) into a
+// check.Result. Run never returns an error: a plugin that cannot even be
+// started is an UNKNOWN result that says what was searched.
+//
+// A command line is split with shell-style quoting, its macros ($USER1$,
+// $HOSTNAME$, ...) are expanded per argument, and its plugin is looked up in
+// the configured plugin folders at every run, never in $PATH. Checks with
+// Shell set are handed to /bin/sh -c (cmd.exe /C on Windows) with the plugin
+// folders first in PATH; the rule that plugins must live in a plugin folder
+// cannot be enforced for them, since the shell decides what it runs.
+//
+// Each run gets its own process group on Unix and its own job object on
+// Windows, so a timeout kills the plugin and everything it started. When Run
+// returns, nothing of the plugin's process group (or job) is left alive, and
+// the plugin itself has been reaped.
+//
+// The package owns nothing on disk; it only reads the plugin folders.
+//
+// When the context passed to Run is cancelled (the agent is stopping), the
+// running plugin's tree is stopped as on a timeout (SIGTERM, then SIGKILL
+// after the kill grace) and the result is UNKNOWN "check interrupted after
+// 1.2s: <cause>". The run's own timeout is a separate deadline derived from
+// that context, so the two are always told apart.
+package plugins

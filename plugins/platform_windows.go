@@ -1,0 +1,46 @@
+//go:build windows
+
+package plugins
+
+import (
+	"io/fs"
+	"path/filepath"
+	"strings"
+)
+
+// pathVar is spelled as Windows spells it; names compare case-insensitively.
+const pathVar = "Path"
+
+// scriptExts are tried, in order, after a bare plugin name, as cmd.exe
+// tries PATHEXT.
+var scriptExts = []string{".exe", ".ps1", ".bat", ".cmd", ".vbs"}
+
+// DefaultInterpreters returns the interpreters used when Config.Interpreters
+// is nil: Windows runs only .exe files by itself.
+func DefaultInterpreters() map[string][]string {
+	return map[string][]string{
+		".ps1": {"powershell.exe", "-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-File"},
+		".vbs": {"cscript.exe", "//NoLogo"},
+		".bat": {"cmd.exe", "/C"},
+		".cmd": {"cmd.exe", "/C"},
+	}
+}
+
+func shellArgv(line string) []string { return []string{"cmd.exe", "/C", line} }
+
+func nameVariants(name string) []string {
+	var v []string
+	if filepath.Ext(name) != "" {
+		v = append(v, name)
+	}
+	for _, ext := range scriptExts {
+		v = append(v, name+ext)
+	}
+	return v
+}
+
+// executable accepts any file: Windows has no execute bit, and a file it
+// cannot run fails at start with an error that says so.
+func executable(string, fs.FileInfo) error { return nil }
+
+func envKeyEqual(a, b string) bool { return strings.EqualFold(a, b) }

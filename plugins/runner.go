@@ -1,0 +1,163 @@
+package plugins
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/picket-monitoring/picket/internal/check"
+)
+
+// Defaults for the zero values of Config and check.Check.
+const (
+	DefaultMaxOutput = 64 << 10
+	DefaultKillGrace = 5 * time.Second
+	DefaultTimeout   = 60 * time.Second
+)
+
+// Config is how plugins are found and run. The Runner keeps its own copy.
+type Config struct {
+	// Dirs are the plugin folders, searched in order; $USER1$ is Dirs[0].
+	Dirs []string
+	// AllowOutside lets a check name an absolute plugin path outside Dirs.
+	AllowOutside bool
+	// Macros are extra macros by name without dollars, e.g. "USER2".
+	Macros map[string]string
+	// Interpreters run scripts by lower-case extension, e.g. ".ps1"; nil
+	// means DefaultInterpreters().
+	Interpreters map[string][]string
+	// MaxOutput is how many bytes of each of stdout and stderr are kept;
+	// 0 means DefaultMaxOutput.
+	MaxOutput int
+	// KillGrace is how long a plugin tree has between SIGTERM and SIGKILL;
+	// 0 means DefaultKillGrace.
+	KillGrace time.Duration
+	// Env is the environment plugins start from; nil means os.Environ().
+	Env []string
+}
+
+// Runner runs checks. It is safe for concurrent use; each Run is
+// independent.
+type Runner struct {
+	cfg     Config
+	interps map[string][]string
+}
+
+// NewRunner returns a Runner for cfg, with defaults filled in.
+func NewRunner(cfg Config) *Runner {
+	cfg.Dirs = slices.Clone(cfg.Dirs)
+	cfg.Macros = maps.Clone(cfg.Macros)
+	cfg.Env = slices.Clone(cfg.Env) // nil stays nil: it means os.Environ()
+	if cfg.MaxOutput <= 0 {
+		cfg.MaxOutput = DefaultMaxOutput
+	}
+	if cfg.KillGrace <= 0 {
+		cfg.KillGrace = DefaultKillGrace
+	}
+	src := cfg.Interpreters
+	if src == nil {
+		src = DefaultInterpreters()
+	}
+	interps := make(map[string][]string, len(src))
+	for ext, argv := range src {
+		interps[strings.ToLower(ext)] = slices.Clone(argv)
+	}
+	cfg.Interpreters = nil
+	return &Runner{cfg: cfg, interps: interps}
+}
+
+// errCheckTimeout is the cause of a run's own deadline, which tells it apart
+// from the caller cancelling the context.
+var errCheckTimeout = errors.New("check timed out")
+
+// Run runs c once and reports what happened. It never fails: a plugin that
+// cannot be started, times out, crashes or prints nothing is a result too.
+// When ctx is cancelled the plugin's tree is stopped as on a timeout, and the
+// result is UNKNOWN "check interrupted after ...".
+func (r *Runner) Run(ctx context.Context, c check.Check) check.Result {
+	start := time.Now()
+	res := check.Result{Host: c.Host, Service: c.Service, CheckTime: start, ExitCode: -1}
+	finish := func(state check.State, output string) check.Result {
+		res.State, res.Output = state, output
+		res.Duration = time.Since(start)
+		return res
+	}
+
+	argv, env, err := r.resolve(c)
+	if err != nil {
+		return finish(check.Unknown, err.Error())
+	}
+	if cause := context.Cause(ctx); cause != nil {
+		return finish(check.Unknown, interrupted(start, cause))
+	}
+
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	runCtx, cancel := context.WithTimeoutCause(ctx, timeout, errCheckTimeout)
+	defer cancel()
+
+	o := r.execute(runCtx, argv, env, c.Shell)
+	switch {
+	case o.stopped:
+		cause := context.Cause(runCtx)
+		if errors.Is(cause, errCheckTimeout) {
+			return finish(c.TimeoutState, "check timed out after "+formatDuration(timeout))
+		}
+		return finish(check.Unknown, interrupted(start, cause))
+	case o.startErr != nil:
+		return finish(check.Unknown, fmt.Sprintf("cannot start plugin %s: %v", argv[0], o.startErr))
+	case o.state == nil:
+		return finish(check.Unknown, fmt.Sprintf("plugin %s: %v", argv[0], o.waitErr))
+	}
+
+	text := parseOutput(o.stdout, o.stderr, r.cfg.MaxOutput)
+	res.LongOutput, res.Perfdata = text.long, text.perf
+	if sig, ok := killedBySignal(o.state); ok {
+		return finish(check.Unknown, withPluginLine("plugin killed by "+sig, text))
+	}
+	res.ExitCode = o.state.ExitCode()
+	state, ok := check.StateFromExitCode(res.ExitCode)
+	if !ok {
+		msg := fmt.Sprintf("plugin exited with code %d (out of range 0..3)", res.ExitCode)
+		return finish(check.Unknown, withPluginLine(msg, text))
+	}
+	return finish(state, text.output)
+}
+
+// withPluginLine appends the plugin's own first line to a message about how
+// it ended, since that line often says why.
+func withPluginLine(msg string, text pluginText) string {
+	if text.output == "" {
+		return msg
+	}
+	return msg + ": " + text.output
+}
+
+func interrupted(start time.Time, cause error) string {
+	return fmt.Sprintf("check interrupted after %s: %v", formatDuration(roundElapsed(time.Since(start))), cause)
+}
+
+func roundElapsed(d time.Duration) time.Duration {
+	if d >= time.Second {
+		return d.Round(100 * time.Millisecond)
+	}
+	return d.Round(time.Millisecond)
+}
+
+// formatDuration writes d as a person would configure it: "1m", not "1m0s".
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}
