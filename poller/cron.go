@@ -30,8 +30,9 @@ var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month 
 //     the prefix is split and loaded here and robfig never sees it; a
 //     second prefix is refused for the same reason; and a recover turns any
 //     other panic inside the parser into an error.
-//   - A spec that can never fire ("0 0 30 2 *") is an error, where robfig
-//     would accept it and later return the zero time.
+//   - A spec that can never fire ("0 0 30 2 *", or a field of bare commas,
+//     which v3.0.1 takes as an empty set) is an error, where robfig would
+//     accept it and later return the zero time.
 //   - robfig's Next steps through real time in the zone, which around DST
 //     changes skips a job inside the spring-forward gap, runs a job inside
 //     the fall-back repeat twice, and can skip a whole day whose midnight
@@ -78,7 +79,7 @@ func ParseCron(spec string) (s Schedule, err error) {
 		everyHour: ss.Hour&allHours == allHours,
 	}
 	if !cs.fires() {
-		return nil, fmt.Errorf("%w %q: never fires (no such day)", ErrCron, spec)
+		return nil, fmt.Errorf("%w %q: never fires", ErrCron, spec)
 	}
 	return cs, nil
 }
@@ -242,7 +243,9 @@ func wallOf(t time.Time) time.Time {
 func (s *cronSchedule) fires() bool {
 	const star = 1 << 63
 	sp := s.wall
-	if sp.Month&(1<<13-2) == 0 || sp.Dow&(1<<7-1) == 0 || sp.Dom&(1<<32-2) == 0 {
+	// A field of bare commas parses to an empty set in v3.0.1.
+	if sp.Minute&(1<<60-1) == 0 || sp.Hour&allHours == 0 ||
+		sp.Month&(1<<13-2) == 0 || sp.Dow&(1<<7-1) == 0 || sp.Dom&(1<<32-2) == 0 {
 		return false
 	}
 	if sp.Dom&star == 0 && sp.Dow&star == 0 {

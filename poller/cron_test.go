@@ -118,6 +118,7 @@ func TestParseCronErrors(t *testing.T) {
 		{"* 24 * * *", "above maximum"},
 		{"*/0 * * * *", "positive number"},
 		{"0 0 30 2 *", "never fires"},
+		{"0 , 1 1 0", "never fires"},
 		{"0 0 31 4,6,9,11 *", "never fires"},
 		{"CRON_TZ=Europe/Berlin 0 0 31 2 *", "never fires"},
 	}
