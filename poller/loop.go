@@ -16,9 +16,6 @@ type entry struct {
 	due   time.Time // next due time; its slot in the heap
 	index int       // position in the heap, -1 when not in it
 
-	// running is true while a run of this key is in flight, even one of
-	// an older definition, so a key never runs twice at once.
-	running bool
 	// waiting is true while the entry sits in the ready queue for a slot;
 	// waitDue is the due time it waits for, from which lateness counts.
 	waiting bool
@@ -41,6 +38,10 @@ type loop struct {
 	p       *Poller
 	ctx     context.Context
 	entries map[check.Key]*entry
+	// busy holds the keys with a run in flight, whatever definition it
+	// runs under, so a key never runs twice at once, not even when Apply
+	// removes a running check and adds it back.
+	busy    map[check.Key]bool
 	due     entryHeap
 	ready   []*entry // due entries in due order, waiting for a slot
 	running int
@@ -57,6 +58,7 @@ func newLoop(p *Poller, ctx context.Context) *loop {
 		p:       p,
 		ctx:     ctx,
 		entries: make(map[check.Key]*entry),
+		busy:    make(map[check.Key]bool),
 		done:    make(chan finished, p.limit),
 	}
 }
@@ -72,12 +74,14 @@ func (l *loop) run() error {
 		now := l.p.clock.Now()
 		l.dispatch(now)
 		l.fill()
-		l.publish()
 		if len(l.due) > 0 {
 			l.timer.Reset(max(l.due[0].due.Sub(now), 0))
 		} else {
 			l.timer.Stop()
 		}
+		// Published after the timer is armed, so a test driving a fake
+		// clock can tell from Stats that the loop is ready for it.
+		l.publish()
 		select {
 		case <-l.ctx.Done():
 			return l.shutdown()
@@ -103,7 +107,6 @@ func (l *loop) reconcile(list []planned) {
 		}
 		e := &entry{planned: pl, key: k, index: -1, due: firstRun(pl.sched, now)}
 		if old != nil {
-			e.running = old.running
 			l.retire(old)
 		}
 		next[k] = e
@@ -156,12 +159,12 @@ func (l *loop) dispatch(now time.Time) {
 		} else {
 			heap.Fix(&l.due, 0)
 		}
-		if e.running || e.waiting {
+		if l.busy[e.key] || e.waiting {
 			l.p.mu.Lock()
 			l.p.stats.Skipped++
 			l.p.mu.Unlock()
 			l.p.log.Debug("poller: check skipped, its previous run has not finished",
-				"check", e.key.String(), "due", due, "running", e.running)
+				"check", e.key.String(), "due", due, "running", l.busy[e.key])
 			continue
 		}
 		e.waiting, e.waitDue = true, due
@@ -192,7 +195,7 @@ func (l *loop) fill() {
 // Sink, so a slow Sink holds only the slot of the run it serves.
 func (l *loop) start(e *entry) {
 	now := l.p.clock.Now()
-	e.running = true
+	l.busy[e.key] = true
 	l.running++
 	l.p.mu.Lock()
 	l.p.stats.Started++
@@ -228,14 +231,10 @@ func (l *loop) complete(f finished) {
 	l.p.mu.Unlock()
 
 	e := f.e
+	delete(l.busy, e.key)
 	if e.retired {
-		// Its successor inherited the running flag; the run is over.
-		if cur := l.entries[e.key]; cur != nil {
-			cur.running = false
-		}
-		return
+		return // its schedule and retry state went with it
 	}
-	e.running = false
 	c := e.check
 	if f.res.State == check.OK {
 		e.attempt = 0

@@ -140,6 +140,7 @@ func (p *Poller) Apply(checks []check.Check) error {
 	}
 	p.mu.Lock()
 	p.pending, p.fresh = list, true
+	p.stats.Scheduled = len(list)
 	p.mu.Unlock()
 	select {
 	case p.wake <- struct{}{}:

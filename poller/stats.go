@@ -10,7 +10,7 @@ import (
 // Stats is a snapshot of the poller's counters, for the agent's own health
 // service. Counters run from New; gauges describe the moment of the call.
 type Stats struct {
-	Scheduled int // checks in the applied list
+	Scheduled int // checks in the last list Apply accepted
 	Running   int // plugins running now, including their Sink.Put
 	Waiting   int // checks that are due and wait for a free slot
 
