@@ -4,10 +4,15 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"runtime"
 	"syscall"
+
+	// Zone data inside the binary, so CRON_TZ works where the system has
+	// none (Windows, minimal containers).
+	_ "time/tzdata"
 )
 
 // Set by the Makefile through -ldflags.
@@ -36,6 +41,9 @@ type stdio struct {
 
 func commands() []command {
 	return []command{
+		{"run", "run the agent in the foreground: checks on schedule, results to the targets", runRun},
+		{"check", "run checks of the agent config now and print the results", runCheck},
+		{"config", "validate the agent config and print it as the agent runs it", runConfig},
 		{"send", "send check results over NSCA; a drop-in for send_nsca", runSend},
 		{"server", "run the central side: NSCA receiver into Nagios' command file", runServer},
 		{"version", "print version, commit and Go version", runVersion},
@@ -75,6 +83,15 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, "\nRun 'picket <command> -h' for the flags of a command.\n")
+}
+
+// newLogger writes structured text logs to w at the named level.
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		return nil, err
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl})), nil
 }
 
 func runVersion(_ context.Context, _ []string, sio stdio) int {

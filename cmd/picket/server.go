@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 
 	"github.com/picket-monitoring/picket/internal/hub"
@@ -29,12 +28,11 @@ func runServer(ctx context.Context, args []string, sio stdio) int {
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
+	logger, err := newLogger(sio.err, *level)
+	if err != nil {
 		fmt.Fprintf(sio.err, "picket server: --log-level: %v\n", err)
 		return exitUsage
 	}
-	logger := slog.New(slog.NewTextHandler(sio.err, &slog.HandlerOptions{Level: lvl}))
 
 	cfg := &hub.Config{}
 	if *cfgFile != "" || *nscaCfg == "" {

@@ -7,24 +7,53 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/picket-monitoring/picket/internal/check"
 	"github.com/picket-monitoring/picket/nsca"
 )
 
 // Config is the agent's file. Sections later issues fill in (externals,
 // autoreg) are declared now so that a complete file loads strictly today.
 type Config struct {
-	Hostname   string    `toml:"hostname"`
-	PluginDirs []string  `toml:"plugin_dirs"`
-	SpoolDir   string    `toml:"spool_dir"`
-	Targets    []Target  `toml:"target"`
-	Externals  Externals `toml:"externals"`
-	Autoreg    Autoreg   `toml:"autoreg"`
+	// Hostname is the name results are reported under; empty derives it
+	// from the system (see HostnameFQDN and HostnameLowercase).
+	Hostname          string `toml:"hostname"`
+	HostnameFQDN      bool   `toml:"hostname_fqdn"`
+	HostnameLowercase *bool  `toml:"hostname_lowercase"`
+	// HostAddress is $HOSTADDRESS$ for the agent's own checks; empty
+	// means the host name.
+	HostAddress string `toml:"host_address"`
+
+	PluginDirs []string `toml:"plugin_dirs"`
+	// AllowPluginsOutside lets a check name an absolute path outside
+	// plugin_dirs. Off by default: whoever can edit externals should not
+	// be able to run any binary on the host.
+	AllowPluginsOutside bool                `toml:"allow_plugins_outside"`
+	Interpreters        map[string][]string `toml:"interpreters"`
+	// MaxOutput is the bytes kept of each plugin output stream.
+	MaxOutput int `toml:"max_output"`
+	// KillGrace is how long a timed-out plugin has between SIGTERM and
+	// SIGKILL.
+	KillGrace Duration `toml:"kill_grace"`
+	// Concurrency bounds the plugins running at once; 0 picks a default.
+	Concurrency int `toml:"concurrency"`
+
+	SpoolDir  string        `toml:"spool_dir"`
+	Targets   []Target      `toml:"target"`
+	Externals Externals     `toml:"externals"`
+	Autoreg   Autoreg       `toml:"autoreg"`
+	Macros    Macros        `toml:"macros"`
+	Defaults  CheckDefaults `toml:"defaults"`
+	CheckList []CheckSpec   `toml:"check"`
 
 	// File is where the config was read from.
 	File string `toml:"-"`
+	// Checks is CheckList resolved: defaults applied, macros' host set,
+	// disabled checks left out. This is what the poller runs.
+	Checks []check.Check `toml:"-"`
 }
 
 // Target is one NSCA server; every target gets every result.
@@ -58,11 +87,7 @@ type Autoreg struct {
 // DefaultPath is the platform's config file location.
 func DefaultPath() string {
 	if runtime.GOOS == "windows" {
-		base := os.Getenv("ProgramData")
-		if base == "" {
-			base = `C:\ProgramData`
-		}
-		return filepath.Join(base, "picket", "picket.toml")
+		return filepath.Join(programData(), "picket", "picket.toml")
 	}
 	return "/etc/picket/picket.toml"
 }
@@ -76,58 +101,99 @@ func Load(path string) (*Config, error) {
 	return Parse(path, data)
 }
 
-// Parse decodes and validates config data; file names it in errors.
+// Parse decodes and validates config data; file names it in errors. An
+// empty hostname is derived from the system here.
 func Parse(file string, data []byte) (*Config, error) {
 	c := &Config{File: file}
 	if err := Decode(file, data, c); err != nil {
 		return nil, err
 	}
-	var probs []Problem
-	add := func(field, msg string) {
-		probs = append(probs, Problem{File: file, Line: keyLine(data, splitField(field)), Field: field, Msg: msg})
+	probs := &problems{file: file, data: data}
+	c.applyDefaults(probs)
+	c.checkTargets(probs)
+	c.checkRunner(probs)
+	c.Checks = resolveChecks(probs, c.CheckList, c.Defaults, c.Macros, c.Hostname, c.HostAddress)
+	if err := probs.err(); err != nil {
+		return nil, err
 	}
+	return c, nil
+}
+
+// problems collects every problem of one file, each placed on its line.
+type problems struct {
+	file string
+	data []byte
+	list []Problem
+}
+
+// add records a problem with field, a dotted key with array indexes such
+// as "check[2].interval".
+func (p *problems) add(field, msg string) {
+	p.list = append(p.list, Problem{File: p.file, Line: keyLine(p.data, strings.Split(field, ".")), Field: field, Msg: msg})
+}
+
+func (p *problems) err() error {
+	if len(p.list) == 0 {
+		return nil
+	}
+	// In file order, as an editor shows them; problems without a line
+	// (0) go first.
+	sort.SliceStable(p.list, func(i, j int) bool { return p.list[i].Line < p.list[j].Line })
+	return &Error{Problems: p.list}
+}
+
+func (c *Config) checkTargets(probs *problems) {
 	for i := range c.Targets {
 		t := &c.Targets[i]
 		f := "target[" + strconv.Itoa(i) + "]"
 		if t.Address == "" {
-			add(f+".address", "missing (want host:port)")
+			probs.add(f+".address", "missing (want host:port)")
 		} else if _, _, err := net.SplitHostPort(t.Address); err != nil {
-			add(f+".address", fmt.Sprintf("%q is not host:port", t.Address))
+			probs.add(f+".address", fmt.Sprintf("%q is not host:port", t.Address))
 		}
 		if t.Encryption == "" {
 			t.Encryption = "xor"
 		}
 		m, err := nsca.ParseMethod(t.Encryption)
 		if err != nil {
-			add(f+".encryption", err.Error())
+			probs.add(f+".encryption", err.Error())
 		}
 		t.Method = m
 		if (err != nil || m != nsca.None) && t.PasswordFile == "" {
-			add(f+".password_file", "missing: encryption "+t.Encryption+" needs a password")
+			probs.add(f+".password_file", "missing: encryption "+t.Encryption+" needs a password")
 		}
 		if t.PasswordFile != "" {
 			if err := CheckSecretFile(t.PasswordFile); err != nil {
-				add(f+".password_file", err.Error())
+				probs.add(f+".password_file", err.Error())
 			}
 		}
 	}
-	if len(probs) > 0 {
-		return nil, &Error{Problems: probs}
-	}
-	return c, nil
 }
 
-// splitField turns "target[1].address" into the key path keyLine matches.
-// Array indexes are dropped: keyLine finds the first such key, which is
-// right for the common one-target file and close enough otherwise.
-func splitField(f string) []string {
-	parts := strings.Split(f, ".")
-	for i, p := range parts {
-		if j := strings.IndexByte(p, '['); j >= 0 {
-			parts[i] = p[:j]
+// checkRunner validates the settings of the plugin runner.
+func (c *Config) checkRunner(probs *problems) {
+	for i, d := range c.PluginDirs {
+		if d == "" || !filepath.IsAbs(d) {
+			probs.add("plugin_dirs", fmt.Sprintf("entry %d (%q) is not an absolute path", i+1, d))
 		}
 	}
-	return parts
+	if c.MaxOutput < 0 {
+		probs.add("max_output", "must not be negative")
+	} else if c.MaxOutput > 0 && c.MaxOutput < 512 {
+		probs.add("max_output", fmt.Sprintf("%d bytes is too small to hold a plugin's first line; use at least 512", c.MaxOutput))
+	}
+	if c.Concurrency < 0 {
+		probs.add("concurrency", "must not be negative")
+	}
+	for ext, argv := range c.Interpreters {
+		if !strings.HasPrefix(ext, ".") {
+			probs.add("interpreters."+ext, "key must be a file extension starting with '.'")
+		}
+		if len(argv) == 0 || argv[0] == "" {
+			probs.add("interpreters."+ext, "needs an interpreter command, e.g. [\"powershell.exe\", \"-File\"]")
+		}
+	}
+	c.Macros.check(probs, "macros")
 }
 
 // Password reads the target's secret. A trailing newline (as editors and

@@ -4,9 +4,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/picket-monitoring/picket/internal/check"
 	"github.com/picket-monitoring/picket/nsca"
 )
 
@@ -78,7 +81,7 @@ encryption = "aes"
 	for _, want := range []string{
 		`picket.toml:4: target[0].address: "nagios1" is not host:port`,
 		`picket.toml:5: target[0].encryption: unknown encryption method "aes"`,
-		`picket.toml: target[0].password_file: missing`,
+		`picket.toml:3: target[0].password_file: missing`,
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error lacks %q:\n%s", want, msg)
@@ -124,5 +127,165 @@ func TestWorldReadableSecretRefused(t *testing.T) {
 func TestDefaultPath(t *testing.T) {
 	if p := DefaultPath(); !strings.HasSuffix(filepath.ToSlash(p), "picket/picket.toml") {
 		t.Errorf("DefaultPath() = %q", p)
+	}
+}
+
+func TestChecksResolvedWithDefaults(t *testing.T) {
+	src := `hostname = "Web01"
+plugin_dirs = ["/usr/lib/nagios/plugins"]
+
+[macros]
+USER2 = "/opt/plugins"
+
+[defaults]
+interval = "2m"
+timeout = "20s"
+timeout_state = "unknown"
+
+[[check]]
+service = "disk_root"
+command = "check_disk -w 10% -c 5% -p /"
+
+[[check]]
+service = "backup_age"
+command = "$USER2$/check_file_age -f /var/backups/last"
+cron = "CRON_TZ=Europe/Berlin 0 6 * * *"
+timeout = "2m"
+timeout_state = "warning"
+max_attempts = 1
+
+[[check]]
+service = "off"
+command = "check_dummy 0"
+enabled = false
+
+[[check]]
+service = "db_load"
+host = "db01"
+command = "check_load -w 5 -c 10"
+interval = "30s"
+retry_interval = "10s"
+`
+	c, err := Parse("picket.toml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Hostname != "web01" {
+		t.Errorf("Hostname = %q, want lower-cased web01", c.Hostname)
+	}
+	want := []check.Check{
+		{Host: "web01", HostAddress: "web01", Service: "disk_root", Command: "check_disk -w 10% -c 5% -p /",
+			Interval: 2 * time.Minute, Timeout: 20 * time.Second, TimeoutState: check.Unknown,
+			RetryInterval: DefaultRetryInterval, MaxAttempts: DefaultMaxAttempts},
+		{Host: "web01", HostAddress: "web01", Service: "backup_age", Command: "$USER2$/check_file_age -f /var/backups/last",
+			Cron: "CRON_TZ=Europe/Berlin 0 6 * * *", Timeout: 2 * time.Minute, TimeoutState: check.Warning,
+			RetryInterval: DefaultRetryInterval, MaxAttempts: 1},
+		{Host: "db01", HostAddress: "db01", Service: "db_load", Command: "check_load -w 5 -c 10",
+			Interval: 30 * time.Second, Timeout: 20 * time.Second, TimeoutState: check.Unknown,
+			RetryInterval: 10 * time.Second, MaxAttempts: DefaultMaxAttempts},
+	}
+	if !reflect.DeepEqual(c.Checks, want) {
+		t.Errorf("Checks =\n%+v\nwant\n%+v", c.Checks, want)
+	}
+}
+
+func TestCheckProblemsNameTheirLine(t *testing.T) {
+	src := `hostname = "web01"
+
+[[check]]
+service = "ok_one"
+command = "check_dummy 0"
+
+[[check]]
+service = "bad;name"
+command = "check_dummy 0"
+interval = "1m"
+cron = "0 * * * *"
+
+[[check]]
+service = "no_command"
+interval = "10ms"
+
+[[check]]
+service = "tz"
+command = "check_dummy 0"
+cron = "CRON_TZ=Nowhere/Bogus 0 6 * * *"
+timeout_state = "bad"
+
+[[check]]
+service = "ok_one"
+command = "check_dummy 1"
+
+[macros]
+USER1 = "/x"
+"$USER3$" = "y"
+`
+	_, err := Parse("picket.toml", []byte(src))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		`picket.toml:8: check[1].service: "bad;name": no ';'`,
+		`picket.toml:11: check[1].cron: set either interval or cron, not both`,
+		`picket.toml:13: check[2].command: missing`,
+		`picket.toml:15: check[2].interval: 10ms is shorter than the minimum 1s`,
+		`picket.toml:20: check[3].cron: `,
+		`picket.toml:21: check[3].timeout_state: invalid check state "bad"`,
+		`picket.toml:24: check[4].service: "ok_one" on host web01 is also check[0]`,
+		`picket.toml:28: macros.USER1: cannot be set`,
+		`picket.toml:29: macros.$USER3$: a macro name is upper-case`,
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
+		}
+	}
+}
+
+func TestUnknownCheckKeyHasItsLine(t *testing.T) {
+	src := "hostname = \"web01\"\n[[check]]\nservice = \"a\"\ncommand = \"x\"\n[[check]]\nservice = \"b\"\ncommand = \"y\"\nintrval = \"1m\"\n"
+	_, err := Parse("picket.toml", []byte(src))
+	if err == nil || !strings.Contains(err.Error(), `picket.toml:8: check.intrval: unknown key`) {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestEffectiveMasksSecrets(t *testing.T) {
+	src := `hostname = "web01"
+[macros]
+USER3 = "db-password"
+[externals]
+url = "https://agent:hunter2@nagios.example.com/picket/"
+[[check]]
+service = "db"
+command = "check_pgsql -p $USER3$"
+interval = "1m"
+`
+	c, err := Parse("picket.toml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.Effective(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(out)
+	for _, secret := range []string{"db-password", "hunter2"} {
+		if strings.Contains(s, secret) {
+			t.Errorf("effective config shows %q:\n%s", secret, s)
+		}
+	}
+	for _, want := range []string{`USER3 = "********"`, `service = "db"`, `interval = "1m"`, `timeout = "1m"`, `timeout_state = "critical"`, `max_attempts = 3`} {
+		if !strings.Contains(s, want) {
+			t.Errorf("effective config lacks %q:\n%s", want, s)
+		}
+	}
+	// What it prints must load again: it is a valid config.
+	if _, err := Parse("effective.toml", out); err != nil {
+		t.Errorf("effective config does not load: %v\n%s", err, s)
+	}
+	shown, _ := c.Effective(true)
+	if !strings.Contains(string(shown), "db-password") {
+		t.Errorf("--show-macros did not show the macro")
 	}
 }

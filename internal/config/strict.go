@@ -74,40 +74,77 @@ var typeErrRE = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.
 
 // keyLine finds the line that defines key: the TOML library reports which
 // keys went unused but not where they are. Tables are tracked from their
-// headers; the first assignment whose full path matches wins.
+// headers, and each [[array]] header counts up an index, so a key written
+// "check[2].interval" names the third [[check]]'s interval. A key without
+// indexes ("check.interval", as the library reports unknown keys) matches its
+// first occurrence. A key naming a table, or a missing key in a table, finds
+// the table's header.
 func keyLine(data []byte, key toml.Key) int {
 	want := strings.Join(key, ".")
+	exact := func(full string) bool { return full == want || stripIndexes(full) == want }
+	// A key missing from its table is reported on the table's header,
+	// unless the key turns up after all.
+	header := 0
 	var table string
+	count := map[string]int{}
 	sc := bufio.NewScanner(strings.NewReader(string(data)))
 	sc.Buffer(nil, 1<<20)
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
+		isHeader := true
 		switch {
+		case strings.HasPrefix(line, "#"):
+			continue
 		case strings.HasPrefix(line, "[["):
-			table = normKey(strings.TrimSuffix(strings.SplitN(line[2:], "]]", 2)[0], "]]"))
-			if table == want {
-				return n
-			}
+			name := normKey(strings.SplitN(line[2:], "]]", 2)[0])
+			table = name + "[" + strconv.Itoa(count[name]) + "]"
+			count[name]++
 		case strings.HasPrefix(line, "["):
 			table = normKey(strings.SplitN(line[1:], "]", 2)[0])
-			if table == want {
-				return n
-			}
 		default:
 			k, _, ok := strings.Cut(line, "=")
-			if !ok || strings.HasPrefix(line, "#") {
+			if !ok {
 				continue
 			}
+			isHeader = false
 			full := normKey(k)
 			if table != "" {
 				full = table + "." + full
 			}
-			if full == want || strings.HasPrefix(want, full+".") {
+			if exact(full) || strings.HasPrefix(want, full+".") {
 				return n
 			}
 		}
+		if isHeader {
+			if exact(table) {
+				return n
+			}
+			if header == 0 && strings.HasPrefix(want, table+".") {
+				header = n
+			}
+		}
 	}
-	return 0
+	return header
+}
+
+// stripIndexes turns "check[2].interval" into "check.interval".
+func stripIndexes(k string) string {
+	if !strings.Contains(k, "[") {
+		return k
+	}
+	var b strings.Builder
+	depth := 0
+	for _, r := range k {
+		switch {
+		case r == '[':
+			depth++
+		case r == ']':
+			depth--
+		case depth == 0:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 func normKey(s string) string {
@@ -134,5 +171,15 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// MarshalText renders the duration as Go writes it.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+// MarshalText renders the duration as a person writes it: "1m" and "1h",
+// not Go's "1m0s" and "1h0m0s".
+func (d Duration) MarshalText() ([]byte, error) {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return []byte(s), nil
+}

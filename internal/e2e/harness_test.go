@@ -179,17 +179,8 @@ func startDaemon(tb testing.TB, name, bin string, args func(port int) []string) 
 	tb.Helper()
 	for attempt := 1; ; attempt++ {
 		port := freePort(tb)
-		d := &daemon{
-			Name: name, Port: port, Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
-			Log: &syncBuffer{}, done: make(chan struct{}),
-		}
-		d.cmd = exec.Command(bin, args(port)...)
-		d.cmd.Stdout, d.cmd.Stderr = d.Log, d.Log
-		if err := d.cmd.Start(); err != nil {
-			tb.Fatalf("start %s: %v", name, err)
-		}
-		go func() { d.cmd.Wait(); close(d.done) }()
-		tb.Cleanup(d.Stop)
+		d := startProcess(tb, name, bin, args(port)...)
+		d.Port, d.Addr = port, net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 		err := waitAccept(d)
 		if err == nil {
 			return d
@@ -202,6 +193,21 @@ func startDaemon(tb testing.TB, name, bin string, args func(port int) []string) 
 		d.Stop()
 		tb.Fatalf("%s did not start listening on %s: %v\n%s output:\n%s", name, d.Addr, err, name, d.Log.String())
 	}
+}
+
+// startProcess starts a long-running process that the test stops by pid
+// (cleanup kills it if the test does not).
+func startProcess(tb testing.TB, name, bin string, args ...string) *daemon {
+	tb.Helper()
+	d := &daemon{Name: name, Log: &syncBuffer{}, done: make(chan struct{})}
+	d.cmd = exec.Command(bin, args...)
+	d.cmd.Stdout, d.cmd.Stderr = d.Log, d.Log
+	if err := d.cmd.Start(); err != nil {
+		tb.Fatalf("start %s: %v", name, err)
+	}
+	go func() { d.cmd.Wait(); close(d.done) }()
+	tb.Cleanup(d.Stop)
+	return d
 }
 
 // waitAccept polls until d's port accepts a connection. The probe half-closes

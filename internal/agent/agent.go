@@ -1,0 +1,173 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/picket-monitoring/picket/internal/check"
+	"github.com/picket-monitoring/picket/internal/config"
+	"github.com/picket-monitoring/picket/plugins"
+	"github.com/picket-monitoring/picket/poller"
+)
+
+// drainTimeout is how long a stopping agent keeps sending what it holds.
+const drainTimeout = 5 * time.Second
+
+// Options says where the agent's config is and how to reach it.
+type Options struct {
+	ConfigPath string
+	Logger     *slog.Logger
+	// Reload delivers a value each time the config should be read again
+	// (SIGHUP). May be nil.
+	Reload <-chan struct{}
+	// StatsEvery is how often the poller's figures are logged; 0 means
+	// every 5 minutes.
+	StatsEvery time.Duration
+}
+
+// Run loads the config and runs the agent until ctx is cancelled. It fails
+// only at start (an unusable config); afterwards, a config that fails to
+// reload is logged and the running one kept.
+func Run(ctx context.Context, o Options) error {
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	cfg, err := config.Load(o.ConfigPath)
+	if err != nil {
+		return err
+	}
+	if len(cfg.Targets) == 0 {
+		return fmt.Errorf("%s: %w", cfg.File, errNoTargets)
+	}
+	fwd, err := newForwarder(cfg.Targets, logger.With("component", "forwarder"))
+	if err != nil {
+		return fmt.Errorf("%s: %w", cfg.File, err)
+	}
+	runner := &swapRunner{}
+	runner.set(NewRunner(cfg))
+	p := poller.New(poller.Options{
+		Runner:      runner,
+		Sink:        fwd,
+		Concurrency: cfg.Concurrency,
+		Logger:      logger.With("component", "poller"),
+	})
+	if err := p.Apply(cfg.Checks); err != nil {
+		return fmt.Errorf("%s: %w", cfg.File, err)
+	}
+
+	// The sink starts before the source and stops after it, so every
+	// result the poller produces, including those of plugins killed on
+	// the way out, has somewhere to go.
+	fwdCtx, stopFwd := context.WithCancel(context.WithoutCancel(ctx))
+	fwd.start(fwdCtx)
+	var wg sync.WaitGroup
+	// Plugins killed on the way out say why in their results.
+	pollCtx, stopPoll := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer stopPoll(nil)
+	stopWatch := context.AfterFunc(ctx, func() {
+		stopPoll(fmt.Errorf("agent stopping (%w)", context.Cause(ctx)))
+	})
+	defer stopWatch()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := p.Run(pollCtx); err != nil && !errors.Is(err, context.Canceled) {
+			logger.Error("poller stopped", "err", err)
+		}
+	}()
+	logger.Info("agent started", "config", cfg.File, "host", cfg.Hostname, "checks", len(cfg.Checks), "targets", len(cfg.Targets))
+
+	every := o.StatsEvery
+	if every <= 0 {
+		every = 5 * time.Minute
+	}
+	statsTick := time.NewTicker(every)
+	defer statsTick.Stop()
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-o.Reload:
+			cfg = reload(cfg, runner, p, logger)
+		case <-statsTick.C:
+			logStats(logger, p.Stats())
+		}
+	}
+
+	wg.Wait() // the poller has handed over every result
+	stopFwd()
+	fwd.wait()
+	drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
+	defer cancel()
+	fwd.drain(drainCtx)
+	logStats(logger, p.Stats())
+	logger.Info("agent stopped")
+	return nil
+}
+
+// reload reads the config again and applies what can change while running:
+// the checks (unchanged ones keep their schedule) and the plugin settings.
+// A config that does not load changes nothing.
+func reload(old *config.Config, runner *swapRunner, p *poller.Poller, logger *slog.Logger) *config.Config {
+	cfg, err := config.Load(old.File)
+	if err != nil {
+		logger.Error("config reload failed; still running the previous config", "err", err)
+		return old
+	}
+	if err := p.Apply(cfg.Checks); err != nil {
+		logger.Error("config reload failed; still running the previous config", "err", err)
+		return old
+	}
+	runner.set(NewRunner(cfg))
+	if !reflect.DeepEqual(cfg.Targets, old.Targets) {
+		logger.Warn("target changes take effect when the agent restarts")
+		cfg.Targets = old.Targets
+	}
+	if cfg.Concurrency != old.Concurrency {
+		logger.Warn("a concurrency change takes effect when the agent restarts")
+	}
+	logger.Info("config reloaded", "checks", len(cfg.Checks))
+	return cfg
+}
+
+func logStats(logger *slog.Logger, s poller.Stats) {
+	logger.Info("poller stats", "checks", s.Scheduled, "running", s.Running, "started", s.Started,
+		"completed", s.Completed, "skipped", s.Skipped, "sink_errors", s.SinkErrors,
+		"late_p99", s.Lateness.P99, "late_max", s.Lateness.Max)
+}
+
+// NewRunner builds the plugin runner a config describes.
+func NewRunner(cfg *config.Config) *plugins.Runner {
+	macros := make(map[string]string, len(cfg.Macros))
+	for k, v := range cfg.Macros {
+		macros[k] = v
+	}
+	return plugins.NewRunner(plugins.Config{
+		Dirs:         cfg.PluginDirs,
+		AllowOutside: cfg.AllowPluginsOutside,
+		Macros:       macros,
+		Interpreters: cfg.Interpreters,
+		MaxOutput:    cfg.MaxOutput,
+		KillGrace:    cfg.KillGrace.Duration,
+	})
+}
+
+// swapRunner lets a reload change plugin settings under a running poller.
+// A run already started keeps the runner it began with.
+type swapRunner struct {
+	p atomic.Pointer[plugins.Runner]
+}
+
+func (s *swapRunner) set(r *plugins.Runner) { s.p.Store(r) }
+
+func (s *swapRunner) Run(ctx context.Context, c check.Check) check.Result {
+	return s.p.Load().Run(ctx, c)
+}

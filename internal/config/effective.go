@@ -1,0 +1,130 @@
+package config
+
+import (
+	"bytes"
+	"net/url"
+
+	"github.com/BurntSushi/toml"
+	"github.com/picket-monitoring/picket/internal/check"
+)
+
+// Masked stands in for a value that may be a secret.
+const Masked = "********"
+
+// Effective renders the config as the agent runs it: defaults filled in,
+// the host name derived, disabled checks left out, every check with all
+// of its fields. Values that may be secrets are masked: [macros] (which in
+// Nagios' resource.cfg tradition often hold passwords) unless showMacros,
+// and passwords in URLs. Secret files are named, never read into it.
+func (c *Config) Effective(showMacros bool) ([]byte, error) {
+	e := effective{
+		Hostname:            c.Hostname,
+		HostAddress:         firstNonEmpty(c.HostAddress, c.Hostname),
+		PluginDirs:          c.PluginDirs,
+		AllowPluginsOutside: c.AllowPluginsOutside,
+		Interpreters:        c.Interpreters,
+		MaxOutput:           c.MaxOutput,
+		KillGrace:           Duration{c.KillGrace.Duration},
+		Concurrency:         c.Concurrency,
+		SpoolDir:            c.SpoolDir,
+		Externals:           c.Externals,
+		Autoreg:             c.Autoreg,
+		Macros:              map[string]string{},
+	}
+	e.Externals.URL = maskURL(e.Externals.URL)
+	e.Autoreg.URL = maskURL(e.Autoreg.URL)
+	for _, t := range c.Targets {
+		e.Targets = append(e.Targets, effTarget{
+			Address:      t.Address,
+			Encryption:   t.Method.String(),
+			PasswordFile: t.PasswordFile,
+			Legacy:       t.Legacy,
+			Timeout:      t.Timeout,
+		})
+	}
+	for k, v := range c.Macros {
+		if !showMacros {
+			v = Masked
+		}
+		e.Macros[k] = v
+	}
+	for _, ch := range c.Checks {
+		ec := effCheck{
+			Host:         ch.Host,
+			HostAddress:  ch.HostAddress,
+			Service:      ch.Service,
+			Command:      ch.Command,
+			Shell:        ch.Shell,
+			Cron:         ch.Cron,
+			Timeout:      Duration{ch.Timeout},
+			TimeoutState: ch.TimeoutState,
+			MaxAttempts:  ch.MaxAttempts,
+		}
+		if ch.Cron == "" {
+			ec.Interval = &Duration{ch.Interval}
+		}
+		if ch.MaxAttempts > 1 {
+			ec.RetryInterval = &Duration{ch.RetryInterval}
+		}
+		e.Checks = append(e.Checks, ec)
+	}
+	var b bytes.Buffer
+	b.WriteString("# effective configuration of " + c.File + "; secrets masked\n")
+	enc := toml.NewEncoder(&b)
+	enc.Indent = ""
+	if err := enc.Encode(e); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+type effective struct {
+	Hostname            string              `toml:"hostname"`
+	HostAddress         string              `toml:"host_address"`
+	PluginDirs          []string            `toml:"plugin_dirs"`
+	AllowPluginsOutside bool                `toml:"allow_plugins_outside"`
+	MaxOutput           int                 `toml:"max_output"`
+	KillGrace           Duration            `toml:"kill_grace"`
+	Concurrency         int                 `toml:"concurrency"`
+	SpoolDir            string              `toml:"spool_dir,omitempty"`
+	Interpreters        map[string][]string `toml:"interpreters,omitempty"`
+	Macros              map[string]string   `toml:"macros,omitempty"`
+	Targets             []effTarget         `toml:"target,omitempty"`
+	Externals           Externals           `toml:"externals,omitempty"`
+	Autoreg             Autoreg             `toml:"autoreg,omitempty"`
+	Checks              []effCheck          `toml:"check,omitempty"`
+}
+
+type effTarget struct {
+	Address      string   `toml:"address"`
+	Encryption   string   `toml:"encryption"`
+	PasswordFile string   `toml:"password_file,omitempty"`
+	Legacy       bool     `toml:"legacy,omitempty"`
+	Timeout      Duration `toml:"timeout,omitempty"`
+}
+
+type effCheck struct {
+	Service       string      `toml:"service"`
+	Host          string      `toml:"host"`
+	HostAddress   string      `toml:"host_address"`
+	Command       string      `toml:"command"`
+	Shell         bool        `toml:"shell,omitempty"`
+	Interval      *Duration   `toml:"interval,omitempty"`
+	Cron          string      `toml:"cron,omitempty"`
+	Timeout       Duration    `toml:"timeout"`
+	TimeoutState  check.State `toml:"timeout_state"`
+	MaxAttempts   int         `toml:"max_attempts"`
+	RetryInterval *Duration   `toml:"retry_interval,omitempty"`
+}
+
+// maskURL hides a password written into a URL's user info.
+func maskURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), Masked)
+	}
+	return u.String()
+}
