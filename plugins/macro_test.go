@@ -53,6 +53,15 @@ func TestExpandMacros(t *testing.T) {
 	}
 }
 
+// TestExpandMacrosOnce: a value is inserted as it is, never expanded
+// again, so a value holding dollars cannot turn into an undefined macro.
+func TestExpandMacrosOnce(t *testing.T) {
+	got, err := expandMacros("-u $USER3$", map[string]string{"USER3": "pa$$w$RD$"})
+	if err != nil || got != "-u pa$$w$RD$" {
+		t.Errorf("got %q, %v", got, err)
+	}
+}
+
 func TestSplitCommand(t *testing.T) {
 	tests := []struct {
 		in   string

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"syscall"
+	"time"
 )
 
 // procTree is the plugin's process group. The plugin leads it (pgid = its
@@ -33,11 +34,29 @@ func (t *procTree) terminate() error {
 	return t.signal(syscall.SIGTERM)
 }
 
-// kill ends whatever is left of the group. After the plugin is reaped its
-// pid could in principle be reused as a new group id, but Linux hands out
-// pids in sequence, so that needs the whole pid space to wrap within
-// microseconds.
-func (t *procTree) kill() { _ = t.signal(syscall.SIGKILL) }
+// killWait bounds the wait for a killed group to be gone: a process in
+// uninterruptible sleep (a hung NFS mount) dies only when it wakes, and the
+// agent must not hang with it.
+const killWait = 5 * time.Second
+
+// kill ends whatever is left of the group, and waits until it is gone:
+// SIGKILL takes effect asynchronously, and Run promises that nothing of the
+// tree is alive when it returns. The signal is repeated while waiting in
+// case a member was in the middle of forking.
+//
+// After the plugin is reaped its pid could in principle be reused as a new
+// group id, but pids are handed out in sequence, so that needs the whole pid
+// space to wrap within these few milliseconds.
+func (t *procTree) kill() {
+	pgid := t.cmd.Process.Pid
+	deadline := time.Now().Add(killWait)
+	for delay := time.Millisecond; ; delay = min(2*delay, 50*time.Millisecond) {
+		if t.signal(syscall.SIGKILL) != nil || !groupAlive(pgid) || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(delay)
+	}
+}
 
 func (t *procTree) release() {}
 
@@ -50,6 +69,12 @@ func (t *procTree) signal(sig syscall.Signal) error {
 		return fmt.Errorf("signal process group %d: %w", t.cmd.Process.Pid, err)
 	}
 	return nil
+}
+
+// groupExists reports whether any process, zombies included, is in group
+// pgid.
+func groupExists(pgid int) bool {
+	return !errors.Is(syscall.Kill(-pgid, 0), syscall.ESRCH)
 }
 
 // killedBySignal describes a plugin that died of a signal, as

@@ -133,7 +133,7 @@ func (r *Runner) Run(ctx context.Context, c check.Check) check.Result {
 // withPluginLine appends the plugin's own first line to a message about how
 // it ended, since that line often says why.
 func withPluginLine(msg string, text pluginText) string {
-	if text.output == "" {
+	if text.empty || text.output == "" {
 		return msg
 	}
 	return msg + ": " + text.output
