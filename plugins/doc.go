@@ -13,7 +13,10 @@
 // Each run gets its own process group on Unix and its own job object on
 // Windows, so a timeout kills the plugin and everything it started. When Run
 // returns, nothing of the plugin's process group (or job) is left alive, and
-// the plugin itself has been reaped.
+// the plugin itself has been reaped. A process that leaves the group on
+// purpose (setsid, as a daemon does) is out of reach on Unix, but it cannot
+// hold a run open: the plugin's output pipes are given up at the timeout
+// (plus the kill grace, if the plugin itself had to be stopped).
 //
 // The package owns nothing on disk; it only reads the plugin folders.
 //
