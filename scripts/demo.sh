@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# make demo: picket server as the NSCA receiver on loopback, real Nagios
-# plugins (when installed) run and their results sent with picket send, and
-# the command-file lines Nagios would read printed at the end.
+# make demo: picket server as the NSCA receiver on loopback, the picket agent
+# running real Nagios plugins (when installed) on their schedules and sending
+# the results over NSCA, and the command-file lines Nagios would read.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=./bin/picket
@@ -9,7 +9,9 @@ bin=./bin/picket
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/picket-demo.XXXXXX")
 server_pid=""
+agent_pid=""
 cleanup() {
+  [ -z "$agent_pid" ] || kill "$agent_pid" 2>/dev/null || true
   [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
   [ -z "$server_pid" ] || wait "$server_pid" 2>/dev/null || true
   rm -rf "$dir"
@@ -41,42 +43,74 @@ done
 port=${addr##*:}
 echo "   listening on $addr"
 
-printf 'password=%s\nencryption_method=14\n' "$(cat "$dir/nsca.secret")" > "$dir/send_nsca.cfg"
+# The agent: real plugins when monitoring-plugins is installed, a drop-in
+# plugin of its own, and two checks that fail on purpose.
+mkdir -p "$dir/plugins.d"
+cat > "$dir/plugins.d/check_demo" <<'SH'
+#!/bin/sh
+echo "DEMO WARNING - first line | a=1;2;3"
+echo "second line of long output"
+echo "third line with a \\ backslash"
+exit 1
+SH
+chmod 755 "$dir/plugins.d/check_demo"
+cat > "$dir/picket.toml" <<TOML
+hostname = "demo-host"
+plugin_dirs = ["/usr/lib/nagios/plugins", "$dir/plugins.d"]
 
-# Results from real plugins when monitoring-plugins is installed.
-plugins=/usr/lib/nagios/plugins
-host=$(hostname -s 2>/dev/null || echo demo-host)
-records=""
-add() { # host service rc output
-  if [ -n "$2" ]; then records+="$1"$'\t'"$2"$'\t'"$3"$'\t'"$4"$'\x17'
-  else records+="$1"$'\t'"$3"$'\t'"$4"$'\x17'; fi
-}
-run_plugin() { # service plugin args...
-  local svc=$1; shift
-  if [ -x "$plugins/$1" ]; then
-    local out rc=0
-    out=$("$plugins/$@" 2>&1) || rc=$?
-    add "$host" "$svc" "$rc" "$out"
-    echo "   ran $1: exit $rc"
-  fi
-}
-echo "== running plugins"
-run_plugin load check_load -w 50,40,30 -c 100,80,60
-run_plugin disk_root check_disk -w 10% -c 5% -p /
-run_plugin users check_users -w 50 -c 100
-add "$host" "" 0 "host is up (host check result)"
-add "$host" "multi_line" 1 $'WARNING - first line | a=1;2;3\nsecond line of long output\nthird line with a \\ backslash'
+[[target]]
+address = "$addr"
+encryption = "aes256"
+password_file = "$dir/nsca.secret"
 
-echo "== picket send -H 127.0.0.1 -p $port -c send_nsca.cfg"
-printf '%s' "$records" | "$bin" send -H 127.0.0.1 -p "$port" -c "$dir/send_nsca.cfg"
+[defaults]
+interval = "2s"
 
-want=$(printf '%s' "$records" | tr -cd '\027' | wc -c)
-for _ in $(seq 100); do
-  [ "$(wc -l < "$dir/nagios.cmd")" -ge "$want" ] && break
-  sleep 0.05
-done
+[[check]]
+service = "load"
+command = "check_load -w 50,40,30 -c 100,80,60"
+
+[[check]]
+service = "disk_root"
+command = "check_disk -w 10% -c 5% -p /"
+
+[[check]]
+service = "users"
+command = "check_users -w 50 -c 100"
+
+[[check]]
+service = "demo"
+command = "check_demo"
+
+[[check]]
+service = "hung_plugin"
+command = "sleep 60"
+shell = true
+timeout = "1s"
+
+[[check]]
+service = "missing_plugin"
+command = "check_not_installed -x"
+TOML
+[ -x /usr/lib/nagios/plugins/check_load ] || echo "   (monitoring-plugins-basic is not installed: load, disk_root and users will say so)"
+
+echo "== picket config check picket.toml (effective config, secrets masked)"
+"$bin" config check "$dir/picket.toml" | sed -n '1,12p'
+echo "   ..."
+echo "== picket check --config picket.toml (runs every check once, now)"
+"$bin" check --config "$dir/picket.toml" || echo "   (exit $?: the worst state, as a plugin's)"
+
+echo "== picket run --config picket.toml for 5 seconds"
+"$bin" run --config "$dir/picket.toml" 2> "$dir/agent.log" &
+agent_pid=$!
+sleep 5
+kill "$agent_pid"; wait "$agent_pid" 2>/dev/null || true
+sleep 0.5
+
 echo "== what Nagios receives in its command file ($dir/nagios.cmd)"
 cat "$dir/nagios.cmd"
 kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
+echo "== picket run log"
+cat "$dir/agent.log"
 echo "== picket server log"
 cat "$dir/server.log"
