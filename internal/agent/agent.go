@@ -26,8 +26,8 @@ type Options struct {
 	// Reload delivers a value each time the config should be read again
 	// (SIGHUP). May be nil.
 	Reload <-chan struct{}
-	// StatsEvery is how often the poller's figures are logged; 0 means
-	// every 5 minutes.
+	// StatsEvery overrides the config's [health] interval: how often the
+	// poller's figures are logged and reported. 0 keeps the config's.
 	StatsEvery time.Duration
 }
 
@@ -84,12 +84,14 @@ func Run(ctx context.Context, o Options) error {
 	}()
 	logger.Info("agent started", "config", cfg.File, "host", cfg.Hostname, "checks", len(cfg.Checks), "targets", len(cfg.Targets))
 
-	every := o.StatsEvery
-	if every <= 0 {
-		every = 5 * time.Minute
+	every := cfg.Health.Interval.Duration
+	if o.StatsEvery > 0 {
+		every = o.StatsEvery
 	}
-	statsTick := time.NewTicker(every)
-	defer statsTick.Stop()
+	healthTick := time.NewTicker(every)
+	defer healthTick.Stop()
+	var prev poller.Stats
+	last := time.Now()
 loop:
 	for {
 		select {
@@ -97,8 +99,13 @@ loop:
 			break loop
 		case <-o.Reload:
 			cfg = reload(cfg, runner, p, logger)
-		case <-statsTick.C:
-			logStats(logger, p.Stats())
+		case now := <-healthTick.C:
+			cur := p.Stats()
+			logStats(logger, cur)
+			if cfg.Health.On() {
+				fwd.Put(ctx, pollerHealth(cfg.Hostname, cfg.Health.PollerService, prev, cur, now, now.Sub(last)))
+			}
+			prev, last = cur, now
 		}
 	}
 

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/picket-monitoring/picket/internal/check"
 	"github.com/picket-monitoring/picket/nsca"
@@ -45,6 +46,7 @@ type Config struct {
 	Targets   []Target      `toml:"target"`
 	Externals Externals     `toml:"externals"`
 	Autoreg   Autoreg       `toml:"autoreg"`
+	Health    Health        `toml:"health"`
 	Macros    Macros        `toml:"macros"`
 	Defaults  CheckDefaults `toml:"defaults"`
 	CheckList []CheckSpec   `toml:"check"`
@@ -55,6 +57,23 @@ type Config struct {
 	// disabled checks left out. This is what the poller runs.
 	Checks []check.Check `toml:"-"`
 }
+
+// Health is how the agent reports on itself: passive results on its own
+// services, sent like any check's, so an unhealthy agent shows in Nagios.
+type Health struct {
+	Enabled       *bool    `toml:"enabled"`
+	Interval      Duration `toml:"interval"`
+	PollerService string   `toml:"poller_service"`
+}
+
+// Defaults of [health].
+const (
+	DefaultHealthInterval = 5 * time.Minute
+	DefaultPollerService  = "picket_poller"
+)
+
+// On reports whether self-reporting is enabled (the default).
+func (h Health) On() bool { return h.Enabled == nil || *h.Enabled }
 
 // Target is one NSCA server; every target gets every result.
 type Target struct {

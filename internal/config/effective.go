@@ -30,6 +30,11 @@ func (c *Config) Effective(showMacros bool) ([]byte, error) {
 		Externals:           c.Externals,
 		Autoreg:             c.Autoreg,
 		Macros:              map[string]string{},
+		Health: effHealth{
+			Enabled:       c.Health.On(),
+			Interval:      c.Health.Interval,
+			PollerService: c.Health.PollerService,
+		},
 	}
 	e.Externals.URL = maskURL(e.Externals.URL)
 	e.Autoreg.URL = maskURL(e.Autoreg.URL)
@@ -90,9 +95,16 @@ type effective struct {
 	Interpreters        map[string][]string `toml:"interpreters,omitempty"`
 	Macros              map[string]string   `toml:"macros,omitempty"`
 	Targets             []effTarget         `toml:"target,omitempty"`
+	Health              effHealth           `toml:"health"`
 	Externals           Externals           `toml:"externals,omitempty"`
 	Autoreg             Autoreg             `toml:"autoreg,omitempty"`
 	Checks              []effCheck          `toml:"check,omitempty"`
+}
+
+type effHealth struct {
+	Enabled       bool     `toml:"enabled"`
+	Interval      Duration `toml:"interval"`
+	PollerService string   `toml:"poller_service"`
 }
 
 type effTarget struct {

@@ -40,6 +40,15 @@ func (c *Config) applyDefaults(probs *problems) {
 	if c.Concurrency == 0 {
 		c.Concurrency = poller.DefaultConcurrency()
 	}
+	if c.Health.Interval.Duration == 0 {
+		c.Health.Interval.Duration = DefaultHealthInterval
+	} else if c.Health.Interval.Duration < 10*time.Second {
+		probs.add("health.interval", "report at most every 10s (the default is 5m)")
+	}
+	if c.Health.PollerService == "" {
+		c.Health.PollerService = DefaultPollerService
+	}
+	checkName(probs, "health.poller_service", "service", c.Health.PollerService, maxServiceLen)
 }
 
 // DefaultPluginDirs is where the platform's Nagios plugins live, then the

@@ -51,6 +51,9 @@ address = %q
 encryption = "xor"
 password_file = %q
 
+[health]
+interval = "10s"
+
 [defaults]
 interval = "1s"
 max_attempts = 1
@@ -160,6 +163,12 @@ interval = "5s"
 		t.Errorf("missing plugin: output %q should name the plugin and where it was searched", r.Output)
 	}
 	e.waitResult(t, "hung", is(2, "check timed out after 1s"))
+	// The agent reports on itself too. The hung check is due every 5s
+	// and each run ends at 1s, so nothing is skipped.
+	r = e.waitResult(t, "picket_poller", is(0, "POLLER OK - 7 checks"))
+	if !strings.Contains(r.Output, "| checks=7 ") {
+		t.Errorf("picket_poller without perfdata: %q", r.Output)
+	}
 }
 
 func TestAgentPicksUpDroppedInPluginAndReloads(t *testing.T) {
