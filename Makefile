@@ -7,7 +7,7 @@ COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 GO      ?= go
 BIN     := bin/picket
-PEERS   := nsca send_nsca nagios4 /usr/lib/nagios/plugins/check_tcp /usr/lib/nagios/plugins/check_dummy
+PEERS   := nsca send_nsca nagios4 $(addprefix /usr/lib/nagios/plugins/,check_tcp check_dummy check_load check_disk check_procs)
 
 .PHONY: help build test unit peers demo bench lint cross clean
 
