@@ -120,7 +120,7 @@ func BenchmarkPollerThroughput(b *testing.B) {
 			theirs = append(theirs, forkExecRate(b, workers, window))
 		}
 	}
-	o, t := medianF(ours), medianF(theirs)
+	o, t := median(ours), median(theirs)
 	b.ReportMetric(o, "poller_runs/s")
 	b.ReportMetric(t, "forkexec_runs/s")
 	b.ReportMetric(o/t, "ratio")
@@ -181,7 +181,7 @@ func BenchmarkAgentMemory(b *testing.B) {
 		d.Stop()
 		peaks = append(peaks, peak)
 	}
-	mb := float64(medianI(peaks)) / 1024
+	mb := float64(median(peaks)) / 1024
 	b.ReportMetric(mb, "peak_RSS_MB")
 	fmt.Printf("agent memory, 5,000 checks at 5m: peak RSS %.1f MB (target <= 40 MB, %.2f of it)\n", mb, mb/40)
 }
@@ -203,28 +203,4 @@ func procStatusKB(tb testing.TB, pid int, field string) int64 {
 	}
 	tb.Fatalf("/proc/%d/status has no %s", pid, field)
 	return 0
-}
-
-func medianF(v []float64) float64 {
-	s := append([]float64(nil), v...)
-	for i := range s {
-		for j := i + 1; j < len(s); j++ {
-			if s[j] < s[i] {
-				s[i], s[j] = s[j], s[i]
-			}
-		}
-	}
-	return s[len(s)/2]
-}
-
-func medianI(v []int64) int64 {
-	s := append([]int64(nil), v...)
-	for i := range s {
-		for j := i + 1; j < len(s); j++ {
-			if s[j] < s[i] {
-				s[i], s[j] = s[j], s[i]
-			}
-		}
-	}
-	return s[len(s)/2]
 }
