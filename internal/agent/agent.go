@@ -16,6 +16,8 @@ import (
 	"github.com/picket-monitoring/picket/poller"
 )
 
+var errNoTargets = errors.New("no [[target]] in the config: results have nowhere to go")
+
 // drainTimeout is how long a stopping agent keeps sending what it holds.
 const drainTimeout = 5 * time.Second
 

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -78,8 +77,9 @@ func newForwarder(targets []config.Target, logger *slog.Logger) (*forwarder, err
 // queue drops its oldest result, counted.
 func (f *forwarder) Put(_ context.Context, r check.Result) error {
 	p := nsca.Packet{ReturnCode: int16(r.State), Host: r.Host, Service: r.Service}
+	out := r.PluginOutput()
 	for _, s := range f.senders {
-		p.Output = nsca.TruncateOutput(r.PluginOutput(), s.max)
+		p.Output = nsca.TruncateOutput(out, s.max)
 		s.put(p)
 	}
 	return nil
@@ -210,5 +210,3 @@ func (s *sender) flush(ctx context.Context) error {
 	s.logger.Debug("sent", "results", n)
 	return nil
 }
-
-var errNoTargets = errors.New("no [[target]] in the config: results have nowhere to go")
