@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/picket-monitoring/picket/internal/check"
+	"github.com/picket-monitoring/picket/internal/leaktest"
 )
 
 // fakes are the fake plugins this test binary plays when it is started
@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	if code == 0 {
-		if g := leakedGoroutine(); g != "" {
+		if g := leaktest.Find("github.com/picket-monitoring/picket/plugins", 5*time.Second); g != "" {
 			fmt.Fprintf(os.Stderr, "goroutine leaked by plugins:\n%s\n", g)
 			code = 1
 		}
@@ -72,27 +72,5 @@ func runGuarded(t *testing.T, ctx context.Context, r *Runner, c check.Check, gua
 	case <-timer.C:
 		t.Fatalf("Run(%q) still running after %v", c.Command, guard)
 		return check.Result{}
-	}
-}
-
-// leakedGoroutine returns the stack of a goroutine of this package still
-// running after every test has ended, or "". Goroutines leave
-// asynchronously, so it polls; the bound only keeps it from waiting forever.
-func leakedGoroutine() string {
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		buf := make([]byte, 1<<20)
-		stacks := string(buf[:runtime.Stack(buf, true)])
-		leaked := ""
-		for _, g := range strings.Split(stacks, "\n\n") {
-			if strings.Contains(g, "picket/plugins.") && !strings.Contains(g, "plugins.leakedGoroutine") &&
-				!strings.Contains(g, "plugins.TestMain") {
-				leaked = g
-			}
-		}
-		if leaked == "" || time.Now().After(deadline) {
-			return leaked
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"os"
-	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/picket-monitoring/picket/internal/check"
+	"github.com/picket-monitoring/picket/internal/leaktest"
 )
 
 // TestMain fails the package if any goroutine of the poller outlives the
@@ -18,12 +17,9 @@ import (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if code == 0 {
-		buf := make([]byte, 1<<20)
-		for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
-			if strings.Contains(g, "picket/poller.(*") && !strings.Contains(g, "TestMain") {
-				os.Stderr.WriteString("leaked goroutine:\n" + g + "\n")
-				code = 1
-			}
+		if g := leaktest.Find("github.com/picket-monitoring/picket/poller", 0); g != "" {
+			os.Stderr.WriteString("leaked goroutine:\n" + g + "\n")
+			code = 1
 		}
 	}
 	os.Exit(code)

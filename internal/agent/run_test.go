@@ -4,21 +4,19 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/picket-monitoring/picket/internal/leaktest"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if code == 0 {
-		buf := make([]byte, 1<<20)
-		for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
-			if strings.Contains(g, "picket/internal/agent.") && !strings.Contains(g, "TestMain") {
-				os.Stderr.WriteString("leaked goroutine:\n" + g + "\n")
-				code = 1
-			}
+		if g := leaktest.Find("github.com/picket-monitoring/picket/internal/agent", 5*time.Second); g != "" {
+			os.Stderr.WriteString("leaked goroutine:\n" + g + "\n")
+			code = 1
 		}
 	}
 	os.Exit(code)

@@ -1,0 +1,27 @@
+package leaktest
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+const self = "github.com/picket-monitoring/picket/internal/leaktest"
+
+func blocked(release <-chan struct{}, done chan<- struct{}) {
+	<-release
+	close(done)
+}
+
+func TestFindReportsRunningGoroutineUntilItEnds(t *testing.T) {
+	release, done := make(chan struct{}), make(chan struct{})
+	go blocked(release, done)
+	if g := Find(self, 0); !strings.Contains(g, "leaktest.blocked") {
+		t.Fatalf("running goroutine not found; got %q", g)
+	}
+	close(release)
+	<-done
+	if g := Find(self, 5*time.Second); g != "" {
+		t.Errorf("ended goroutine still reported:\n%s", g)
+	}
+}
