@@ -8,14 +8,16 @@ import (
 
 const self = "github.com/picket-monitoring/picket/internal/leaktest"
 
-func blocked(release <-chan struct{}, done chan<- struct{}) {
+func blocked(started chan<- struct{}, release <-chan struct{}, done chan<- struct{}) {
+	close(started)
 	<-release
 	close(done)
 }
 
 func TestFindReportsRunningGoroutineUntilItEnds(t *testing.T) {
-	release, done := make(chan struct{}), make(chan struct{})
-	go blocked(release, done)
+	started, release, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	go blocked(started, release, done)
+	<-started
 	if g := Find(self, 0); !strings.Contains(g, "leaktest.blocked") {
 		t.Fatalf("running goroutine not found; got %q", g)
 	}
