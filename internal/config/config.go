@@ -43,6 +43,7 @@ type Config struct {
 	Concurrency int `toml:"concurrency"`
 
 	SpoolDir  string        `toml:"spool_dir"`
+	Spool     Spool         `toml:"spool"`
 	Targets   []Target      `toml:"target"`
 	Externals Externals     `toml:"externals"`
 	Autoreg   Autoreg       `toml:"autoreg"`
@@ -61,9 +62,15 @@ type Config struct {
 // Health is how the agent reports on itself: passive results on its own
 // services, sent like any check's, so an unhealthy agent shows in Nagios.
 type Health struct {
-	Enabled       *bool    `toml:"enabled"`
-	Interval      Duration `toml:"interval"`
-	PollerService string   `toml:"poller_service"`
+	Enabled        *bool    `toml:"enabled"`
+	Interval       Duration `toml:"interval"`
+	PollerService  string   `toml:"poller_service"`
+	SpoolerService string   `toml:"spooler_service"`
+	// BacklogWarning and BacklogCritical are how old the oldest unsent
+	// result of a target may grow before the spooler's service turns
+	// WARNING or CRITICAL.
+	BacklogWarning  Duration `toml:"backlog_warning"`
+	BacklogCritical Duration `toml:"backlog_critical"`
 }
 
 // Defaults of [health].
@@ -75,9 +82,13 @@ const (
 // On reports whether self-reporting is enabled (the default).
 func (h Health) On() bool { return h.Enabled == nil || *h.Enabled }
 
-// Target is one NSCA server; every target gets every result.
+// Target is one NSCA server. Every group of targets gets every result;
+// within a group, the first target that is up gets them (failover).
 type Target struct {
-	Address      string   `toml:"address"`
+	Address string `toml:"address"`
+	// Group names a failover chain: targets sharing it are tried in file
+	// order and share one position in the spool. Empty: a group of one.
+	Group        string   `toml:"group"`
 	Encryption   string   `toml:"encryption"`
 	PasswordFile string   `toml:"password_file"`
 	Legacy       bool     `toml:"legacy"`
@@ -129,7 +140,9 @@ func Parse(file string, data []byte) (*Config, error) {
 	}
 	probs := &problems{file: file, data: data}
 	c.applyDefaults(probs)
+	c.applySpoolDefaults(probs)
 	c.checkTargets(probs)
+	c.checkGroups(probs)
 	c.checkRunner(probs)
 	c.Checks = resolveChecks(probs, c.CheckList, c.Defaults, c.Macros, c.Hostname, c.HostAddress)
 	if err := probs.err(); err != nil {

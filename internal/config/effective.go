@@ -27,13 +27,17 @@ func (c *Config) Effective(showMacros bool) ([]byte, error) {
 		KillGrace:           Duration{c.KillGrace.Duration},
 		Concurrency:         c.Concurrency,
 		SpoolDir:            c.SpoolDir,
+		Spool:               c.Spool,
 		Externals:           c.Externals,
 		Autoreg:             c.Autoreg,
 		Macros:              map[string]string{},
 		Health: effHealth{
-			Enabled:       c.Health.On(),
-			Interval:      c.Health.Interval,
-			PollerService: c.Health.PollerService,
+			Enabled:         c.Health.On(),
+			Interval:        c.Health.Interval,
+			PollerService:   c.Health.PollerService,
+			SpoolerService:  c.Health.SpoolerService,
+			BacklogWarning:  c.Health.BacklogWarning,
+			BacklogCritical: c.Health.BacklogCritical,
 		},
 	}
 	e.Externals.URL = maskURL(e.Externals.URL)
@@ -41,6 +45,7 @@ func (c *Config) Effective(showMacros bool) ([]byte, error) {
 	for _, t := range c.Targets {
 		e.Targets = append(e.Targets, effTarget{
 			Address:      t.Address,
+			Group:        t.Group,
 			Encryption:   t.Method.String(),
 			PasswordFile: t.PasswordFile,
 			Legacy:       t.Legacy,
@@ -91,7 +96,8 @@ type effective struct {
 	MaxOutput           int                 `toml:"max_output"`
 	KillGrace           Duration            `toml:"kill_grace"`
 	Concurrency         int                 `toml:"concurrency"`
-	SpoolDir            string              `toml:"spool_dir,omitempty"`
+	SpoolDir            string              `toml:"spool_dir"`
+	Spool               Spool               `toml:"spool"`
 	Interpreters        map[string][]string `toml:"interpreters,omitempty"`
 	Macros              map[string]string   `toml:"macros,omitempty"`
 	Targets             []effTarget         `toml:"target,omitempty"`
@@ -102,13 +108,17 @@ type effective struct {
 }
 
 type effHealth struct {
-	Enabled       bool     `toml:"enabled"`
-	Interval      Duration `toml:"interval"`
-	PollerService string   `toml:"poller_service"`
+	Enabled         bool     `toml:"enabled"`
+	Interval        Duration `toml:"interval"`
+	PollerService   string   `toml:"poller_service"`
+	SpoolerService  string   `toml:"spooler_service"`
+	BacklogWarning  Duration `toml:"backlog_warning"`
+	BacklogCritical Duration `toml:"backlog_critical"`
 }
 
 type effTarget struct {
 	Address      string   `toml:"address"`
+	Group        string   `toml:"group,omitempty"`
 	Encryption   string   `toml:"encryption"`
 	PasswordFile string   `toml:"password_file,omitempty"`
 	Legacy       bool     `toml:"legacy,omitempty"`

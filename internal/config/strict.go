@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -182,4 +183,64 @@ func (d Duration) MarshalText() ([]byte, error) {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return []byte(s), nil
+}
+
+// Size is a byte count written as a number of bytes or as a string with a
+// unit: "256MiB", "1GiB", "500MB", "64KiB".
+type Size int64
+
+var sizeUnits = []struct {
+	suffix string
+	mult   int64
+}{
+	// Longest suffixes first, so "MiB" is not read as "B".
+	{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+	{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1},
+}
+
+// UnmarshalTOML takes a TOML integer or a string with a unit.
+func (s *Size) UnmarshalTOML(v any) error {
+	switch v := v.(type) {
+	case int64:
+		if v < 0 {
+			return fmt.Errorf("negative size %d", v)
+		}
+		*s = Size(v)
+		return nil
+	case string:
+		return s.UnmarshalText([]byte(v))
+	}
+	return fmt.Errorf("size must be a number of bytes or a string such as \"256MiB\", not %T", v)
+}
+
+// UnmarshalText parses "256MiB" and the like; a bare number is bytes.
+func (s *Size) UnmarshalText(b []byte) error {
+	str := strings.TrimSpace(string(b))
+	num, mult := str, int64(1)
+	for _, u := range sizeUnits {
+		if strings.HasSuffix(str, u.suffix) {
+			num, mult = strings.TrimSpace(strings.TrimSuffix(str, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/mult {
+		return fmt.Errorf("invalid size %q (want e.g. \"256MiB\", \"1GiB\" or a number of bytes)", str)
+	}
+	*s = Size(n * mult)
+	return nil
+}
+
+// MarshalText writes the largest binary unit that divides the size
+// exactly, so the effective config shows what was meant.
+func (s Size) MarshalText() ([]byte, error) {
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if s != 0 && int64(s)%u.mult == 0 {
+			return []byte(strconv.FormatInt(int64(s)/u.mult, 10) + u.suffix), nil
+		}
+	}
+	return []byte(strconv.FormatInt(int64(s), 10) + "B"), nil
 }
