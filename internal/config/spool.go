@@ -34,7 +34,7 @@ const (
 	DefaultSpoolerService     = "picket_spooler"
 	DefaultBacklogWarning     = 10 * time.Minute
 	DefaultBacklogCritical    = time.Hour
-	minSpoolMaxBytes          = 1 << 20
+	minSpoolMaxBytes          = 256 << 10
 	minSpoolMaxAge            = time.Minute
 	maxFlushInterval          = time.Minute
 	maxGroupLen               = 64
@@ -82,7 +82,7 @@ func (c *Config) applySpoolDefaults(probs *problems) {
 	if s.MaxBytes == 0 {
 		s.MaxBytes = DefaultSpoolMaxBytes
 	} else if s.MaxBytes < minSpoolMaxBytes {
-		probs.add("spool.max_bytes", "at least 1MiB (the default is 256MiB)")
+		probs.add("spool.max_bytes", "at least 256KiB (the default is 256MiB)")
 	}
 	if s.FlushInterval.Duration == 0 {
 		s.FlushInterval.Duration = DefaultFlushInterval

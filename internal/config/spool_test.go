@@ -96,7 +96,7 @@ encryption = "none"
 	for _, want := range []string{
 		`picket.toml:2: spool_dir: "spool" is not an absolute path`,
 		`picket.toml:5: spool.max_age: keep results at least 1m`,
-		`picket.toml:6: spool.max_bytes: at least 1MiB`,
+		`picket.toml:6: spool.max_bytes: at least 256KiB`,
 		`picket.toml:7: spool.flush_interval: at most 1m`,
 		`picket.toml:10: health.spooler_service: must differ from health.poller_service`,
 		`health.backlog_critical: must not be shorter than health.backlog_warning`,
