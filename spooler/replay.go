@@ -1,0 +1,113 @@
+package spooler
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/picket-monitoring/picket/internal/check"
+)
+
+// The replay policy exists because nsca 2.x stamps every result with the
+// time it received it: a backlog sent as it is would show hours-old
+// states as current in Nagios, and flood it with results nobody will
+// read. So results older than the replay window are reduced to what a
+// Nagios admin needs (every state change, and each service's latest old
+// state) and say when they were really checked.
+
+// oldRun is what a scan learned about a contiguous run of old records.
+type oldRun struct {
+	end  uint64               // seq of the run's last record
+	last map[check.Key]uint64 // seq of each key's last old record
+}
+
+// scan reads ahead from after over the run of records checked before
+// cutoff and returns where each key's last old record is. It holds one map
+// entry per key, never the records, so a backlog of any length fits.
+// Undecodable, unsendable and stale records do not end the run; the first
+// record checked at or after cutoff does, as does the end of the Log.
+func (g *group) scan(ctx context.Context, after uint64, cutoff time.Time) (*oldRun, error) {
+	run := &oldRun{end: after, last: map[check.Key]uint64{}}
+	newest := map[check.Key]time.Time{} // later than g.newest where set
+	for {
+		recs, err := g.cfg.log.Read(ctx, after, g.cfg.batch)
+		if err != nil {
+			return nil, fmt.Errorf("read ahead over old records after seq %d: %w", after, err)
+		}
+		if len(recs) == 0 {
+			return run, nil
+		}
+		for _, rec := range recs {
+			var r check.Result
+			if r.UnmarshalBinary(rec.Data) != nil || sendable(r) != nil {
+				run.end = rec.Seq
+				continue
+			}
+			ct := checkTime(r, rec)
+			if !ct.Before(cutoff) {
+				return run, nil
+			}
+			run.end = rec.Seq
+			k := key(r)
+			n, ok := newest[k]
+			if !ok {
+				n, ok = g.newest[k]
+			}
+			if ok && !ct.After(n) {
+				continue // stale: prepare will skip it too
+			}
+			newest[k] = ct
+			run.last[k] = rec.Seq
+		}
+		after = recs[len(recs)-1].Seq
+	}
+}
+
+// delayPrefix marks an old result with how late it is and when it was
+// checked, since Nagios will show it under the time it arrives.
+func delayPrefix(delay time.Duration, checked time.Time) string {
+	layout := "15:04:05Z"
+	if delay > 24*time.Hour {
+		layout = "2006-01-02T15:04:05Z"
+	}
+	return "[delayed " + formatDelay(delay) + ", checked " + checked.UTC().Format(layout) + "] "
+}
+
+// formatDelay renders d to the minute for a human: "<1m", "45m", "2h14m",
+// and beyond a day to the hour: "3d2h". Zero parts are left out ("2h",
+// "1d").
+func formatDelay(d time.Duration) string {
+	const day = 24 * time.Hour
+	if d < time.Minute {
+		return "<1m"
+	}
+	if m := d.Round(time.Minute); m < day {
+		return units(int64(m/time.Hour), "h", int64(m%time.Hour/time.Minute), "m")
+	}
+	h := d.Round(time.Hour)
+	return units(int64(h/day), "d", int64(h%day/time.Hour), "h")
+}
+
+// units writes "<a><ua><b><ub>", leaving out a zero part (not both).
+func units(a int64, ua string, b int64, ub string) string {
+	s := ""
+	if a > 0 {
+		s = strconv.FormatInt(a, 10) + ua
+	}
+	if b > 0 || a == 0 {
+		s += strconv.FormatInt(b, 10) + ub
+	}
+	return s
+}
+
+// checkTime is when r was checked, or, for a result that does not say,
+// when it was spooled.
+func checkTime(r check.Result, rec Record) time.Time {
+	if r.CheckTime.IsZero() {
+		return rec.Time
+	}
+	return r.CheckTime
+}
+
+func key(r check.Result) check.Key { return check.Key{Host: r.Host, Service: r.Service} }

@@ -1,0 +1,68 @@
+package spooler
+
+import "time"
+
+// Stats is a snapshot of every group, for logs and the agent's own health
+// service. Counters run from New.
+type Stats struct {
+	Groups []GroupStats // in the order of the targets' first appearance
+}
+
+// GroupStats describes one group: one cursor, one failover chain.
+type GroupStats struct {
+	Cursor string
+	// Active names the target the last batch went to; "" once every
+	// target is down.
+	Active string
+	// Committed is the cursor's position as last committed.
+	Committed uint64
+
+	Sent uint64
+	// Reduced counts old records the replay policy left out.
+	Reduced uint64
+	// Stale counts records not sent because a result of the same host and
+	// service with a later check time had already been sent.
+	Stale uint64
+	// Undecodable counts records the codec refused (logged, skipped).
+	Undecodable uint64
+	// Invalid counts records that decode but cannot be an NSCA packet: a
+	// host or service name longer than NSCA allows (logged, skipped).
+	Invalid uint64
+
+	LastSuccess time.Time
+	LastError   string
+
+	Targets []TargetStats // in failover order
+}
+
+// TargetStats describes one target of a group.
+type TargetStats struct {
+	Name, Address string
+	Sent          uint64
+	Failures      uint64 // failed batches, dial failures included
+	// Up is true when the last attempt on the target succeeded; false
+	// before the first attempt.
+	Up          bool
+	LastSuccess time.Time
+	LastError   string
+	// NextTry is when a target in backoff is tried again; zero when not in
+	// backoff.
+	NextTry time.Time
+}
+
+// Stats returns a snapshot. It is safe from any goroutine and never waits
+// for a batch.
+func (s *Spooler) Stats() Stats {
+	out := Stats{Groups: make([]GroupStats, len(s.groups))}
+	for i, g := range s.groups {
+		g.statsMu.Lock()
+		gs := g.stats
+		gs.Targets = make([]TargetStats, len(g.targets))
+		for j, t := range g.targets {
+			gs.Targets[j] = t.stats
+		}
+		g.statsMu.Unlock()
+		out.Groups[i] = gs
+	}
+	return out
+}
