@@ -57,6 +57,7 @@ chmod 755 "$dir/plugins.d/check_demo"
 cat > "$dir/picket.toml" <<TOML
 hostname = "demo-host"
 plugin_dirs = ["/usr/lib/nagios/plugins", "$dir/plugins.d"]
+spool_dir = "$dir/spool"
 
 [[target]]
 address = "$addr"
@@ -100,12 +101,25 @@ echo "   ..."
 echo "== picket check --config picket.toml (runs every check once, now)"
 "$bin" check --config "$dir/picket.toml" || echo "   (exit $?: the worst state, as a plugin's)"
 
-echo "== picket run --config picket.toml for 5 seconds"
+echo "== picket run --config picket.toml for 4 seconds"
 "$bin" run --config "$dir/picket.toml" 2> "$dir/agent.log" &
 agent_pid=$!
-sleep 5
-kill "$agent_pid"; wait "$agent_pid" 2>/dev/null || true
+sleep 4
+echo "   $(wc -l < "$dir/nagios.cmd") results received so far"
+
+echo "== the server goes down for 4 seconds; the agent keeps every result in its spool"
+kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
+sleep 4
+"$bin" spool stats --config "$dir/picket.toml" | sed 's/^/   /'
+
+echo "== the server comes back on $addr; the agent catches up from its spool"
+sed "s/^listen = .*/listen = \"$addr\"/" "$dir/server.toml" > "$dir/server2.toml"
+"$bin" server --config "$dir/server2.toml" 2>> "$dir/server.log" &
+server_pid=$!
+sleep 3
+kill "$agent_pid"; wait "$agent_pid" 2>/dev/null || true; agent_pid=""
 sleep 0.5
+"$bin" spool stats --config "$dir/picket.toml" | sed 's/^/   /'
 
 echo "== what Nagios receives in its command file ($dir/nagios.cmd)"
 cat "$dir/nagios.cmd"

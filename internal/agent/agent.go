@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,7 +17,8 @@ import (
 
 var errNoTargets = errors.New("no [[target]] in the config: results have nowhere to go")
 
-// drainTimeout is how long a stopping agent keeps sending what it holds.
+// drainTimeout is how long a stopping agent keeps sending what it holds;
+// what is left stays in the spool for the next start.
 const drainTimeout = 5 * time.Second
 
 // Options says where the agent's config is and how to reach it.
@@ -48,15 +48,25 @@ func Run(ctx context.Context, o Options) error {
 	if len(cfg.Targets) == 0 {
 		return fmt.Errorf("%s: %w", cfg.File, errNoTargets)
 	}
-	fwd, err := newForwarder(cfg.Targets, logger.With("component", "forwarder"))
+	sp, err := OpenSpool(cfg, logger.With("component", "spool"), false)
 	if err != nil {
 		return fmt.Errorf("%s: %w", cfg.File, err)
 	}
+	defer func() {
+		if err := sp.Close(); err != nil {
+			logger.Error("closing the spool", "err", err)
+		}
+	}()
+	send := &senders{spool: sp, logger: logger.With("component", "spooler")}
+	if err := send.start(ctx, cfg); err != nil {
+		return fmt.Errorf("%s: %w", cfg.File, err)
+	}
+	sink := newSpoolSink(sp, send.wake)
 	runner := &swapRunner{}
 	runner.set(NewRunner(cfg))
 	p := poller.New(poller.Options{
 		Runner:      runner,
-		Sink:        fwd,
+		Sink:        sink,
 		Concurrency: cfg.Concurrency,
 		Logger:      logger.With("component", "poller"),
 	})
@@ -64,11 +74,9 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("%s: %w", cfg.File, err)
 	}
 
-	// The sink starts before the source and stops after it, so every
-	// result the poller produces, including those of plugins killed on
-	// the way out, has somewhere to go.
-	fwdCtx, stopFwd := context.WithCancel(context.WithoutCancel(ctx))
-	fwd.start(fwdCtx)
+	// The spool and its senders start before the poller and stop after
+	// it, so every result the poller produces, including those of plugins
+	// killed on the way out, is stored and gets a chance to be sent.
 	var wg sync.WaitGroup
 	// Plugins killed on the way out say why in their results.
 	pollCtx, stopPoll := context.WithCancelCause(context.WithoutCancel(ctx))
@@ -94,29 +102,44 @@ func Run(ctx context.Context, o Options) error {
 	defer healthTick.Stop()
 	var prev poller.Stats
 	last := time.Now()
+	health := newSpoolerHealth(cfg)
 loop:
 	for {
 		select {
 		case <-ctx.Done():
 			break loop
 		case <-o.Reload:
-			cfg = reload(cfg, runner, p, logger)
+			cfg = reload(ctx, cfg, runner, p, send, logger)
+			sink.forget(cfg.Checks)
+			health.configure(cfg)
 		case now := <-healthTick.C:
 			cur := p.Stats()
 			logStats(logger, cur)
+			sst := send.stats()
+			spst := sp.Stats()
+			logSpoolStats(logger, spst, sst)
 			if cfg.Health.On() {
-				fwd.Put(ctx, pollerHealth(cfg.Hostname, cfg.Health.PollerService, prev, cur, now, now.Sub(last)))
+				results := []check.Result{
+					pollerHealth(cfg.Hostname, cfg.Health.PollerService, prev, cur, now, now.Sub(last)),
+					health.report(now, spst, sst),
+				}
+				for _, r := range results {
+					if err := sink.Put(ctx, r); err != nil {
+						logger.Error("cannot store the agent's own result", "service", r.Service, "err", err)
+					}
+					if r.State != check.OK {
+						send.wake()
+					}
+				}
 			}
 			prev, last = cur, now
 		}
 	}
 
 	wg.Wait() // the poller has handed over every result
-	stopFwd()
-	fwd.wait()
 	drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
 	defer cancel()
-	fwd.drain(drainCtx)
+	send.stopAndFlush(drainCtx)
 	logStats(logger, p.Stats())
 	logger.Info("agent stopped")
 	return nil
@@ -125,7 +148,7 @@ loop:
 // reload reads the config again and applies what can change while running:
 // the checks (unchanged ones keep their schedule) and the plugin settings.
 // A config that does not load changes nothing.
-func reload(old *config.Config, runner *swapRunner, p *poller.Poller, logger *slog.Logger) *config.Config {
+func reload(ctx context.Context, old *config.Config, runner *swapRunner, p *poller.Poller, send *senders, logger *slog.Logger) *config.Config {
 	cfg, err := config.Load(old.File)
 	if err != nil {
 		logger.Error("config reload failed; still running the previous config", "err", err)
@@ -136,12 +159,21 @@ func reload(old *config.Config, runner *swapRunner, p *poller.Poller, logger *sl
 		return old
 	}
 	runner.set(NewRunner(cfg))
-	if !reflect.DeepEqual(cfg.Targets, old.Targets) {
-		logger.Warn("target changes take effect when the agent restarts")
-		cfg.Targets = old.Targets
+	if !sameTargets(cfg, old) {
+		// The senders restart from their cursors in the spool, so nothing
+		// queued is lost or sent twice.
+		if err := send.restart(ctx, cfg); err != nil {
+			logger.Error("new targets not applied; still sending to the previous ones", "err", err)
+			cfg.Targets, cfg.Spool.FlushInterval, cfg.Spool.ReplayWindow = old.Targets, old.Spool.FlushInterval, old.Spool.ReplayWindow
+		} else {
+			logger.Info("targets reloaded", "targets", len(cfg.Targets))
+		}
 	}
 	if cfg.Concurrency != old.Concurrency {
 		logger.Warn("a concurrency change takes effect when the agent restarts")
+	}
+	if cfg.SpoolDir != old.SpoolDir || cfg.Spool.MaxAge != old.Spool.MaxAge || cfg.Spool.MaxBytes != old.Spool.MaxBytes {
+		logger.Warn("spool_dir and spool limits take effect when the agent restarts")
 	}
 	logger.Info("config reloaded", "checks", len(cfg.Checks))
 	return cfg

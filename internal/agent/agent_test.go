@@ -2,8 +2,6 @@ package agent
 
 import (
 	"context"
-	"fmt"
-	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -12,8 +10,10 @@ import (
 
 	"github.com/picket-monitoring/picket/internal/check"
 	"github.com/picket-monitoring/picket/internal/config"
+	"github.com/picket-monitoring/picket/internal/spool"
 	"github.com/picket-monitoring/picket/nsca"
 	"github.com/picket-monitoring/picket/poller"
+	"github.com/picket-monitoring/picket/spooler"
 )
 
 func TestPollerHealth(t *testing.T) {
@@ -102,98 +102,51 @@ func closedAddr(t *testing.T) string {
 	return addr
 }
 
-func result(i int) check.Result {
-	return check.Result{Host: "web01", Service: "svc", State: check.State(i % 4), Output: fmt.Sprintf("result %d", i)}
-}
-
-func targets(addrs ...string) []config.Target {
-	var ts []config.Target
-	for _, a := range addrs {
-		ts = append(ts, config.Target{Address: a, Method: nsca.None, Timeout: config.Duration{Duration: 2 * time.Second}})
-	}
-	return ts
-}
-
-func TestForwarderDeadTargetDoesNotDelayLiveOne(t *testing.T) {
-	live := startReceiver(t, "127.0.0.1:0")
-	dead := closedAddr(t)
-	f, err := newForwarder(targets(dead, live.addr), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	f.start(ctx)
-	for i := range 50 {
-		f.Put(ctx, result(i))
-	}
-	got := live.wait(t, 50)
-	for i, p := range got {
-		if p.Output != fmt.Sprintf("result %d", i) || p.ReturnCode != int16(i%4) {
-			t.Fatalf("packet %d = %+v: out of order or wrong", i, p)
+func TestSpoolerHealth(t *testing.T) {
+	now := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	cfg := &config.Config{Hostname: "web01", Health: config.Health{SpoolerService: "picket_spooler",
+		BacklogWarning: config.Duration{Duration: 10 * time.Minute}, BacklogCritical: config.Duration{Duration: time.Hour}},
+		Spool: config.Spool{MaxBytes: 1000}}
+	group := func(active string, names ...string) spooler.GroupStats {
+		g := spooler.GroupStats{Cursor: "group.dc1", Active: active, Sent: 42}
+		for _, n := range names {
+			g.Targets = append(g.Targets, spooler.TargetStats{Name: n, Address: n})
 		}
+		return g
 	}
-	if n := f.senders[0].pending(); n != 50 {
-		t.Errorf("dead target holds %d results, want all 50", n)
+	tests := []struct {
+		name   string
+		cursor spool.CursorStats
+		bytes  int64
+		group  spooler.GroupStats
+		state  check.State
+		has    string
+	}{
+		{"healthy", spool.CursorStats{Pending: 0}, 100, group("a:1", "a:1", "b:1"), check.OK, "SPOOLER OK - a:1/b:1 0 queued, 42 sent"},
+		{"backlog warning", spool.CursorStats{Pending: 7, Oldest: now.Add(-11 * time.Minute)}, 100, group("a:1", "a:1"), check.Warning, "SPOOLER WARNING - a:1: oldest unsent result is 11m old"},
+		{"backlog critical", spool.CursorStats{Pending: 7, Oldest: now.Add(-2 * time.Hour)}, 100, group("", "a:1"), check.Critical, "SPOOLER CRITICAL - a:1: oldest unsent result is 2h old"},
+		{"failover", spool.CursorStats{}, 100, group("b:1", "a:1", "b:1"), check.Warning, "SPOOLER WARNING - a:1/b:1: primary a:1 down, sending to b:1"},
+		{"dropped", spool.CursorStats{Dropped: spool.Drops{Bytes: 5}}, 100, group("a:1", "a:1"), check.Critical, "SPOOLER CRITICAL - a:1: 5 results dropped (5 total over max_bytes)"},
+		{"nearly full", spool.CursorStats{}, 850, group("a:1", "a:1"), check.Warning, "SPOOLER WARNING - spool 85% full (850 of 1000 bytes)"},
 	}
-	cancel()
-	f.wait()
-}
-
-func TestForwarderCatchesUpAfterOutage(t *testing.T) {
-	addr := closedAddr(t)
-	f, err := newForwarder(targets(addr), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer func() { cancel(); f.wait() }()
-	f.start(ctx)
-	for i := range 300 {
-		f.Put(ctx, result(i))
-	}
-	rcv := startReceiver(t, addr) // the server comes back on the same port
-	got := rcv.wait(t, 300)
-	if len(got) != 300 {
-		t.Fatalf("received %d, want exactly 300", len(got))
-	}
-	for i, p := range got {
-		if p.Output != fmt.Sprintf("result %d", i) {
-			t.Fatalf("packet %d is %q: order lost across the outage", i, p.Output)
-		}
-	}
-}
-
-func TestForwarderQueueDropsOldestCounted(t *testing.T) {
-	f, err := newForwarder(targets(closedAddr(t)), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range queueLimit + 25 {
-		f.Put(context.Background(), result(i))
-	}
-	s := f.senders[0]
-	if s.pending() != queueLimit || s.dropped != 25 || s.first != 25 {
-		t.Fatalf("pending %d dropped %d first %d; want %d, 25, 25", s.pending(), s.dropped, s.first, queueLimit)
-	}
-	if s.queue[0].Output != "result 25" {
-		t.Errorf("oldest kept is %q, want result 25", s.queue[0].Output)
-	}
-}
-
-func TestForwarderDrainSendsWhatIsLeft(t *testing.T) {
-	rcv := startReceiver(t, "127.0.0.1:0")
-	f, err := newForwarder(targets(rcv.addr), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 600 { // more than one batch
-		f.Put(context.Background(), result(i))
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	f.drain(ctx)
-	rcv.wait(t, 600)
-	if n := f.senders[0].pending(); n != 0 {
-		t.Errorf("%d left after drain", n)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newSpoolerHealth(cfg)
+			sp := spool.Stats{Bytes: tt.bytes, Cursors: map[string]spool.CursorStats{"group.dc1": tt.cursor}}
+			r := h.report(now, sp, spooler.Stats{Groups: []spooler.GroupStats{tt.group}})
+			if r.State != tt.state || r.ExitCode != int(tt.state) || !strings.HasPrefix(r.Output, tt.has) {
+				t.Errorf("got %v %q, want %v %q...", r.State, r.Output, tt.state, tt.has)
+			}
+			if r.Host != "web01" || r.Service != "picket_spooler" {
+				t.Errorf("reported as %s/%s", r.Host, r.Service)
+			}
+			// A drop is CRITICAL once; the next report, with no new
+			// drops, is back to what the backlog says.
+			if tt.name == "dropped" {
+				if r2 := h.report(now, sp, spooler.Stats{Groups: []spooler.GroupStats{tt.group}}); r2.State != check.OK {
+					t.Errorf("second report: %v %q", r2.State, r2.Output)
+				}
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/picket-monitoring/picket/internal/leaktest"
+	"github.com/picket-monitoring/picket/internal/spool"
 )
 
 func TestMain(m *testing.M) {
@@ -26,30 +28,14 @@ func TestMain(m *testing.M) {
 // a cancelled context stops everything it started.
 func TestRunDeliversAndStopsCleanly(t *testing.T) {
 	rcv := startReceiver(t, "127.0.0.1:0")
-	cfg := filepath.Join(t.TempDir(), "picket.toml")
-	src := `hostname = "web01"
-plugin_dirs = ["` + t.TempDir() + `"]
-
-[[target]]
-address = "` + rcv.addr + `"
-encryption = "none"
-
-[[check]]
-service = "echo"
-command = "echo 'ECHO OK | n=1'"
-shell = true
-interval = "1s"
-`
-	if err := os.WriteFile(cfg, []byte(src), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeConfig(t, t.TempDir(), rcv.addr, echoCheck)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, Options{ConfigPath: cfg, StatsEvery: 200 * time.Millisecond}) }()
 
 	seen := map[string]string{}
 	deadline := time.Now().Add(20 * time.Second)
-	for seen["echo"] == "" || seen["picket_poller"] == "" {
+	for seen["echo"] == "" || seen["picket_poller"] == "" || seen["picket_spooler"] == "" {
 		if time.Now().After(deadline) {
 			t.Fatalf("results seen: %v", seen)
 		}
@@ -60,7 +46,8 @@ interval = "1s"
 		rcv.mu.Unlock()
 		time.Sleep(10 * time.Millisecond)
 	}
-	if seen["echo"] != "ECHO OK | n=1" || !strings.HasPrefix(seen["picket_poller"], "POLLER OK - 1 checks") {
+	if seen["echo"] != "ECHO OK | n=1" || !strings.HasPrefix(seen["picket_poller"], "POLLER OK - 1 checks") ||
+		!strings.HasPrefix(seen["picket_spooler"], "SPOOLER OK - "+rcv.addr) {
 		t.Errorf("results: %v", seen)
 	}
 	cancel()
@@ -71,6 +58,135 @@ interval = "1s"
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("Run did not return after cancel")
+	}
+}
+
+const echoCheck = `
+[[check]]
+service = "echo"
+command = "echo 'ECHO OK | n=1'"
+shell = true
+interval = "1s"
+`
+
+// counterCheck numbers its runs, RUN 1, RUN 2..., counting in a file, so
+// a test can tell a lost, repeated or reordered result.
+const counterCheck = `
+[[check]]
+service = "counter"
+command = "counter $USER2$"
+interval = "1s"
+`
+
+const counterPlugin = `#!/bin/sh
+n=$(( $(cat "$1" 2>/dev/null || echo 0) + 1 ))
+echo $n > "$1"
+echo "RUN $n"
+`
+
+// writeConfig writes an agent config in dir with its spool in dir/spool
+// and the counter plugin in dir/plugins.
+func writeConfig(t *testing.T, dir, target, rest string) string {
+	t.Helper()
+	plugins := filepath.Join(dir, "plugins")
+	os.MkdirAll(plugins, 0o755)
+	if err := os.WriteFile(filepath.Join(plugins, "counter"), []byte(counterPlugin), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "picket.toml")
+	src := `hostname = "web01"
+plugin_dirs = ["` + plugins + `"]
+spool_dir = "` + filepath.Join(dir, "spool") + `"
+
+[macros]
+USER2 = "` + filepath.Join(dir, "count") + `"
+
+[[target]]
+address = "` + target + `"
+encryption = "none"
+` + rest
+	if err := os.WriteFile(cfg, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// runAgent runs the agent in-process until the returned stop is called.
+func runAgent(t *testing.T, o Options) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, o) }()
+	return func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("Run did not return after cancel")
+		}
+	}
+}
+
+// Results produced while the target is down survive an agent restart and
+// arrive once it is up, in order and exactly once.
+func TestRunKeepsResultsAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	addr := closedAddr(t)
+	cfg := writeConfig(t, dir, addr, counterCheck+"\n[health]\nenabled = false\n")
+	stop := runAgent(t, Options{ConfigPath: cfg})
+	// Wait until a few results are on disk, then stop.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var n uint64
+		// The agent creates the spool as it starts.
+		if s, err := spool.Open(filepath.Join(dir, "spool"), spool.Options{ReadOnly: true}); err == nil {
+			n = s.Stats().Records
+			s.Close()
+		}
+		if n >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d results spooled", n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stop()
+	s, err := spool.Open(filepath.Join(dir, "spool"), spool.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spooled := s.Stats().Records
+	s.Close()
+
+	rcv := startReceiver(t, addr)
+	stop = runAgent(t, Options{ConfigPath: cfg})
+	got := rcv.wait(t, int(spooled))
+	stop()
+	for i, p := range got {
+		if want := fmt.Sprintf("RUN %d", i+1); p.Service != "counter" || p.Output != want {
+			t.Fatalf("packet %d = %s %q, want counter %q: lost, repeated or reordered", i, p.Service, p.Output, want)
+		}
+	}
+}
+
+// A reload that changes the target sends the backlog to the new one.
+func TestRunReloadSwitchesTargets(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, closedAddr(t), echoCheck)
+	reload := make(chan struct{}, 1)
+	stop := runAgent(t, Options{ConfigPath: cfg, Reload: reload})
+	defer stop()
+	time.Sleep(1500 * time.Millisecond) // a result or two for the dead target
+	rcv := startReceiver(t, "127.0.0.1:0")
+	writeConfig(t, dir, rcv.addr, echoCheck)
+	reload <- struct{}{}
+	got := rcv.wait(t, 1)
+	if got[0].Service != "echo" {
+		t.Errorf("first result at the new target: %+v", got[0])
 	}
 }
 

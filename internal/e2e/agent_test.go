@@ -22,6 +22,10 @@ const pluginDir = "/usr/lib/nagios/plugins"
 type agentEnv struct {
 	Dir, DropIns, Config, Secret string
 	NSCA                         *nscaDaemon
+	// Targets replaces the [[target]] sending to NSCA when set.
+	Targets string
+	// Settings go at the top of the file, e.g. a [spool] table.
+	Settings string
 }
 
 func newAgentEnv(tb testing.TB) *agentEnv {
@@ -42,14 +46,18 @@ func newAgentEnv(tb testing.TB) *agentEnv {
 // write (re)writes the agent config with the given [[check]] tables.
 func (e *agentEnv) write(tb testing.TB, checks string) {
 	tb.Helper()
+	targets := e.Targets
+	if targets == "" {
+		targets = e.target(e.NSCA.Addr, "")
+	}
 	writeFile(tb, e.Config, fmt.Sprintf(`hostname = "agent01"
 plugin_dirs = [%q, %q]
+spool_dir = %q
 kill_grace = "1s"
 
-[[target]]
-address = %q
-encryption = "xor"
-password_file = %q
+%s
+
+%s
 
 [health]
 interval = "10s"
@@ -58,7 +66,16 @@ interval = "10s"
 interval = "1s"
 max_attempts = 1
 
-%s`, pluginDir, e.DropIns, e.NSCA.Addr, e.Secret, checks), 0o600)
+%s`, pluginDir, e.DropIns, filepath.Join(e.Dir, "spool"), e.Settings, targets, checks), 0o600)
+}
+
+// target renders a [[target]] table for addr, in group if not empty.
+func (e *agentEnv) target(addr, group string) string {
+	t := fmt.Sprintf("[[target]]\naddress = %q\nencryption = \"xor\"\npassword_file = %q\ntimeout = \"2s\"\n", addr, e.Secret)
+	if group != "" {
+		t += fmt.Sprintf("group = %q\n", group)
+	}
+	return t
 }
 
 func (e *agentEnv) start(tb testing.TB) *daemon {
@@ -77,7 +94,14 @@ type received struct {
 // results reads the command file into results per service of agent01.
 func (e *agentEnv) results(tb testing.TB) map[string][]received {
 	tb.Helper()
-	data, err := os.ReadFile(e.NSCA.CommandFile)
+	return readResults(tb, e.NSCA.CommandFile)
+}
+
+// readResults reads a command file nsca wrote into results per service
+// of agent01.
+func readResults(tb testing.TB, commandFile string) map[string][]received {
+	tb.Helper()
+	data, err := os.ReadFile(commandFile)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -1,0 +1,171 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+
+	"github.com/picket-monitoring/picket/internal/check"
+	"github.com/picket-monitoring/picket/internal/config"
+	"github.com/picket-monitoring/picket/internal/spool"
+	"github.com/picket-monitoring/picket/nsca"
+	"github.com/picket-monitoring/picket/spooler"
+)
+
+// OpenSpool opens the spool a config names, writable unless readOnly.
+// `picket spool` uses it too, so both agree on the limits.
+func OpenSpool(cfg *config.Config, logger *slog.Logger, readOnly bool) (*spool.Spool, error) {
+	s, err := spool.Open(cfg.SpoolDir, spool.Options{
+		MaxAge:   cfg.Spool.MaxAge.Duration,
+		MaxBytes: int64(cfg.Spool.MaxBytes),
+		Logger:   logger,
+		ReadOnly: readOnly,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	return s, nil
+}
+
+// pruneCursors removes the cursors of groups no longer configured: one left
+// behind would keep results on disk for a target that will never read them.
+func pruneCursors(s *spool.Spool, targets []config.Target, logger *slog.Logger) {
+	want := map[string]bool{}
+	for _, t := range targets {
+		want[t.Cursor()] = true
+	}
+	for _, c := range s.Cursors() {
+		if want[c] {
+			continue
+		}
+		pending := s.Stats().Cursors[c].Pending
+		if err := s.RemoveCursor(c); err != nil {
+			logger.Error("cannot remove the spool cursor of a target no longer configured", "cursor", c, "err", err)
+			continue
+		}
+		logger.Warn("target no longer configured: its unsent results are given up", "cursor", c, "unsent", pending)
+	}
+}
+
+// spoolSink is the poller's sink: every result is encoded and appended to
+// the spool, and Put returns only once it is on disk. A state change wakes
+// the senders at once instead of at the next flush, so a problem reaches
+// Nagios in well under the flush interval.
+type spoolSink struct {
+	spool *spool.Spool
+	wake  func()
+
+	mu   sync.Mutex
+	last map[check.Key]check.State
+	bufs sync.Pool
+}
+
+func newSpoolSink(s *spool.Spool, wake func()) *spoolSink {
+	return &spoolSink{spool: s, wake: wake, last: map[check.Key]check.State{},
+		bufs: sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}}
+}
+
+func (s *spoolSink) Put(ctx context.Context, r check.Result) error {
+	bp := s.bufs.Get().(*[]byte)
+	defer s.bufs.Put(bp)
+	b, err := r.AppendBinary((*bp)[:0])
+	if err != nil {
+		return err
+	}
+	*bp = b
+	// Append returns once the record is durable, so the buffer is free
+	// again afterwards.
+	if _, err := s.spool.Append(ctx, b); err != nil {
+		return fmt.Errorf("spool %s/%s: %w", r.Host, r.Service, err)
+	}
+	k := check.Key{Host: r.Host, Service: r.Service}
+	s.mu.Lock()
+	prev, seen := s.last[k]
+	s.last[k] = r.State
+	s.mu.Unlock()
+	if seen && prev != r.State {
+		s.wake()
+	}
+	return nil
+}
+
+// forget drops the state of checks no longer configured, so the map does
+// not grow with every check ever run.
+func (s *spoolSink) forget(keep []check.Check) {
+	live := make(map[check.Key]bool, len(keep))
+	for _, c := range keep {
+		live[check.Key{Host: c.Host, Service: c.Service}] = true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k := range s.last {
+		if !live[k] {
+			delete(s.last, k)
+		}
+	}
+}
+
+// spoolLog shows the spool to the spooler as its Log.
+type spoolLog struct{ s *spool.Spool }
+
+func (l spoolLog) Read(ctx context.Context, after uint64, max int) ([]spooler.Record, error) {
+	rs, err := l.s.Read(ctx, after, max)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]spooler.Record, len(rs))
+	for i, r := range rs {
+		out[i] = spooler.Record{Seq: r.Seq, Time: r.Time, Data: r.Data}
+	}
+	return out, nil
+}
+
+func (l spoolLog) Position(cursor string) uint64 { return l.s.Position(cursor) }
+
+func (l spoolLog) Commit(cursor string, seq uint64) error { return l.s.Commit(cursor, seq) }
+
+// spoolerTargets turns the config's targets into the spooler's, reading
+// each password file once.
+func spoolerTargets(targets []config.Target) ([]spooler.Target, error) {
+	var out []spooler.Target
+	for _, t := range targets {
+		pw, err := t.Password()
+		if err != nil {
+			return nil, fmt.Errorf("target %s: %w", t.Address, err)
+		}
+		max := nsca.MaxOutput
+		if t.Legacy {
+			max = nsca.MaxLegacyOutput
+		}
+		out = append(out, spooler.Target{
+			Name:      t.Address,
+			Address:   t.Address,
+			Group:     t.Cursor(),
+			Dialer:    spooler.NSCA(&nsca.Dialer{Method: t.Method, Password: pw, Legacy: t.Legacy, Timeout: t.Timeout.Duration}),
+			MaxOutput: max,
+		})
+	}
+	return out, nil
+}
+
+func newSpooler(cfg *config.Config, s *spool.Spool, logger *slog.Logger) (*spooler.Spooler, error) {
+	ts, err := spoolerTargets(cfg.Targets)
+	if err != nil {
+		return nil, err
+	}
+	return spooler.New(spooler.Options{
+		Log:           spoolLog{s},
+		Targets:       ts,
+		FlushInterval: cfg.Spool.FlushInterval.Duration,
+		ReplayWindow:  cfg.Spool.ReplayWindow.Duration,
+		Logger:        logger,
+	})
+}
+
+// sameTargets reports whether a reload leaves the senders as they are.
+func sameTargets(a, b *config.Config) bool {
+	return slices.Equal(a.Targets, b.Targets) && a.Spool.FlushInterval == b.Spool.FlushInterval &&
+		a.Spool.ReplayWindow == b.Spool.ReplayWindow
+}
