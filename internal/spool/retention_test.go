@@ -20,6 +20,18 @@ func maintain(s *Spool) {
 	s.retain(0)
 }
 
+// commitAll commits name, position pairs in order. Give the slowest
+// first: a cursor that is alone and at the end lets collection delete
+// segments the cursors created after it would still need.
+func commitAll(t *testing.T, s *Spool, pairs ...any) {
+	t.Helper()
+	for i := 0; i < len(pairs); i += 2 {
+		if err := s.Commit(pairs[i].(string), uint64(pairs[i+1].(int))); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func TestSegmentsRollAtSegmentSize(t *testing.T) {
 	cases := []struct {
 		maxBytes int64
@@ -136,11 +148,7 @@ func TestMaxBytesDropsOldestSegments(t *testing.T) {
 	o := Options{MaxBytes: smallSegs, Logger: logs.logger()}
 	s := openT(t, dir, o)
 	appendN(t, s, 0, 600)
-	for name, pos := range map[string]uint64{"slow": 0, "mid": 500, "fast": 600} {
-		if err := s.Commit(name, pos); err != nil {
-			t.Fatal(err)
-		}
-	}
+	commitAll(t, s, "slow", 0, "mid", 500, "fast", 600)
 	for i := 600; i < 20000; i += 100 {
 		appendN(t, s, i, 100)
 		if err := s.Commit("fast", uint64(i+100)); err != nil {
@@ -190,11 +198,7 @@ func TestMaxAgeDrops(t *testing.T) {
 	appendN(t, s, 0, 1000) // several segments, all at t0
 	clk.Advance(30 * time.Minute)
 	appendN(t, s, 1000, 1000)
-	for name, pos := range map[string]uint64{"c0": 0, "c300": 300, "done": 2000} {
-		if err := s.Commit(name, pos); err != nil {
-			t.Fatal(err)
-		}
-	}
+	commitAll(t, s, "c0", 0, "c300", 300, "done", 2000)
 	files := len(segFiles(t, dir))
 
 	clk.Advance(30 * time.Minute) // t0 + 1h: not yet older than MaxAge
