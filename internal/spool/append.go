@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"time"
 )
 
 // appendReq is one Append call waiting for the committer.
@@ -51,6 +52,10 @@ func (s *Spool) Append(ctx context.Context, recs ...[]byte) (first uint64, err e
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
+	// Counted from before the copy, so a committer gathering a group
+	// waits for callers that are still framing their records.
+	s.inAppend.Add(1)
+	defer s.leaveAppend()
 	req := &appendReq{frames: make([]byte, 0, size), n: len(recs), done: make(chan struct{})}
 	for _, r := range recs {
 		req.frames = appendFrame(req.frames, 0, 0, r)
@@ -62,10 +67,7 @@ func (s *Spool) Append(ctx context.Context, recs ...[]byte) (first uint64, err e
 	}
 	s.queue = append(s.queue, req)
 	s.qmu.Unlock()
-	select {
-	case s.kick <- struct{}{}:
-	default:
-	}
+	s.wake()
 	select {
 	case <-req.done:
 		return req.first, req.err
@@ -86,7 +88,7 @@ func (s *Spool) commitLoop() {
 		case <-s.stop:
 			stopping = true
 		}
-		for reqs := s.take(); len(reqs) > 0; reqs = s.take() {
+		for reqs := s.gather(); len(reqs) > 0; reqs = s.gather() {
 			s.commit(reqs)
 		}
 		if stopping {
@@ -95,21 +97,67 @@ func (s *Spool) commitLoop() {
 	}
 }
 
-// take removes the next group from the queue: every waiting request, up to
-// maxGroupBytes (but always at least one).
-func (s *Spool) take() []*appendReq {
+func (s *Spool) wake() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// leaveAppend wakes the committer, which may be gathering a group and
+// waiting for this caller to come back or to leave for good.
+func (s *Spool) leaveAppend() {
+	s.inAppend.Add(-1)
+	s.wake()
+}
+
+// gather takes the next group. Without waiting, writers that append
+// one record at a time split into two cohorts that alternate, each
+// syncing while the other refills, and each sync carries half of them.
+// So while some caller is inside Append but not yet queued (framing its
+// records, or just released and about to append again) the committer
+// waits for it, up to gatherWait, and the cohorts merge. A lone writer
+// never waits: it is in the group already.
+func (s *Spool) gather() []*appendReq {
+	reqs, size := s.take(nil, 0)
+	if len(reqs) == 0 {
+		return nil
+	}
+	var timer *time.Timer
+	for int64(len(reqs)) < s.inAppend.Load() && size < maxGroupBytes {
+		if timer == nil {
+			timer = time.NewTimer(gatherWait)
+			defer timer.Stop()
+		}
+		select {
+		case <-s.kick:
+		case <-timer.C:
+			return reqs
+		}
+		reqs, size = s.take(reqs, size)
+	}
+	return reqs
+}
+
+// take moves queued requests onto group, up to maxGroupBytes in all (but
+// always at least one request into an empty group).
+func (s *Spool) take(group []*appendReq, size int) ([]*appendReq, int) {
 	s.qmu.Lock()
 	defer s.qmu.Unlock()
-	n, size := 0, 0
-	for n < len(s.queue) && (n == 0 || size+len(s.queue[n].frames) <= maxGroupBytes) {
+	if group == nil {
+		group = s.batch[:0]
+	}
+	n := 0
+	for n < len(s.queue) && (len(group) == 0 || size+len(s.queue[n].frames) <= maxGroupBytes) {
 		size += len(s.queue[n].frames)
+		group = append(group, s.queue[n])
 		n++
 	}
-	s.batch = append(s.batch[:0], s.queue[:n]...)
 	rest := copy(s.queue, s.queue[n:])
 	clear(s.queue[rest:])
 	s.queue = s.queue[:rest]
-	return s.batch
+	s.batch = group
+	return group, size
 }
 
 func finish(reqs []*appendReq, err error) {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -32,6 +33,11 @@ const (
 	maxGroupBytes = 4 << 20
 
 	maintainEvery = time.Minute
+
+	// gatherWait bounds how long the committer holds a group open for
+	// callers already inside Append: about one sync, so a group waits at
+	// most as long as the sync it saves.
+	gatherWait = 200 * time.Microsecond
 )
 
 // Options tune a Spool; the zero value gives the defaults.
@@ -119,9 +125,10 @@ type Spool struct {
 	dropped     Drops
 	closed      bool
 
-	qmu     sync.Mutex
-	queue   []*appendReq
-	closing bool
+	qmu      sync.Mutex
+	queue    []*appendReq
+	closing  bool
+	inAppend atomic.Int64 // callers inside Append
 
 	kick      chan struct{}
 	maintKick chan struct{}
