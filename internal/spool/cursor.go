@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -143,7 +144,7 @@ func writeSynced(path string, b []byte) error {
 // rather than loses.
 func (s *Spool) loadCursor(file string) error {
 	path := filepath.Join(s.dir, file)
-	b, err := os.ReadFile(path)
+	b, err := readSmall(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil // removed by the writer since we listed it
 	}
@@ -163,6 +164,18 @@ func (s *Spool) loadCursor(file string) error {
 	}
 	s.cursors[c.name] = c
 	return nil
+}
+
+// readSmall reads a cursor file through openRead: on Windows a reader
+// that did not share delete access would make the writer's rename over
+// the file fail.
+func readSmall(path string) ([]byte, error) {
+	f, err := openRead(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, cursorFixedSize+maxCursorName+4+1))
 }
 
 // flushCursors writes every dirty cursor. Called with metaMu held, which

@@ -298,3 +298,25 @@ func TestDamagedCursorFileIgnored(t *testing.T) {
 		t.Errorf("positions bad=%d good=%d", s.Position("bad"), s.Position("good"))
 	}
 }
+
+// Damage that appears while the spool is open (Open verified the file)
+// makes Read skip the rest of that segment and say so, never return it.
+func TestDamageAfterOpen(t *testing.T) {
+	dir := t.TempDir()
+	var logs logBuf
+	s := openT(t, dir, Options{MaxBytes: smallSegs, Logger: logs.logger()})
+	appendN(t, s, 0, 2000)
+	files := segFiles(t, dir)
+	first, nextFirst := firstOf(t, files[0]), firstOf(t, files[1])
+	offs := frameOffsets(t, files[0])
+	patchFile(t, files[0], func(b []byte) []byte { b[offs[100]+frameHeaderSize] ^= 1; return b })
+
+	got := seqs(readAll(t, s, 0))
+	want := append(span(first, first+99), span(nextFirst, 2000)...)
+	if !slices.Equal(got, want) {
+		t.Errorf("read %d records, want %d: 1..100 and %d..2000", len(got), len(want), nextFirst)
+	}
+	if l := logs.String(); !strings.Contains(l, "level=ERROR") || !strings.Contains(l, files[0]) {
+		t.Errorf("damage not logged:\n%s", l)
+	}
+}

@@ -451,3 +451,58 @@ func TestStatsOldest(t *testing.T) {
 		t.Errorf("record times %v, %v", recs[0].Time, recs[9].Time)
 	}
 }
+
+// TestReadWhileCollecting reads without a cursor while a sender's commits
+// make collection delete the segments being read: the reader may skip
+// what was collected, but never errs or goes backwards.
+func TestReadWhileCollecting(t *testing.T) {
+	s := openT(t, t.TempDir(), Options{MaxBytes: smallSegs})
+	ctx := context.Background()
+	const total = 6000
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := 0; i < total; i += 20 {
+			appendN(t, s, i, 20)
+		}
+	})
+	wg.Go(func() { // the sender: read, commit, and so collect
+		var pos uint64
+		for pos < total {
+			recs, err := s.Read(ctx, pos, 100)
+			if err != nil {
+				t.Errorf("sender Read: %v", err)
+				return
+			}
+			if len(recs) > 0 {
+				pos = recs[len(recs)-1].Seq
+				if err := s.Commit("sender", pos); err != nil {
+					t.Errorf("Commit: %v", err)
+					return
+				}
+			}
+		}
+	})
+	for range 2 {
+		wg.Go(func() {
+			var after uint64
+			for after < total {
+				recs, err := s.Read(ctx, after, 7)
+				if err != nil {
+					t.Errorf("Read(%d): %v", after, err)
+					return
+				}
+				for _, r := range recs {
+					if r.Seq <= after || string(r.Data) != string(payload(int(r.Seq)-1)) {
+						t.Errorf("Read after %d returned seq %d holding %q", after, r.Seq, r.Data)
+						return
+					}
+					after = r.Seq
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := len(segFiles(t, s.dir)); n != 1 {
+		t.Errorf("%d segments left after the only cursor consumed everything", n)
+	}
+}
