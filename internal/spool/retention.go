@@ -223,9 +223,10 @@ func (s *Spool) retain(extra int64) {
 
 // removeSegments deletes the oldest segments whose records are all either
 // dropped or consumed by every cursor (with no cursors, nothing counts as
-// consumed). Drop counts are persisted first, so a crash can make a drop
-// count twice but never vanish. The active segment is never deleted.
-// Called with metaMu held.
+// consumed). Drop counts are persisted first: a crash in between leaves
+// the segment, whose drops the cursors' accounted seqs say are counted,
+// never a count lost with its segment. The active segment is never
+// deleted. Called with metaMu held.
 func (s *Spool) removeSegments() {
 	if err := s.flushCursors(); err != nil {
 		s.log.Error("spool: cannot save drop counts; keeping segments until it works", "err", err)
@@ -244,6 +245,10 @@ func (s *Spool) removeSegments() {
 	for n < len(s.segs)-1 && s.segs[n].last() <= done {
 		s.bytes -= s.segs[n].size
 		n++
+	}
+	if n == 0 {
+		s.mu.Unlock()
+		return
 	}
 	gone := make([]*segment, n)
 	copy(gone, s.segs[:n])
