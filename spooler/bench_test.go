@@ -1,0 +1,122 @@
+package spooler
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/picket-monitoring/picket/internal/check"
+	"github.com/picket-monitoring/picket/nsca"
+)
+
+// BenchmarkDrain sends 100,000 spooled results from the in-memory Log to an
+// in-process nsca.Server without encryption: the spooler's own cost per
+// result (decode, policy, packet, dial and confirm per batch, commit),
+// with the receiver on the same cores. Each iteration drains the whole Log
+// through a new cursor. The peer, bare-client, is the nsca client alone
+// sending the same results, already rendered, over one connection: what
+// the wire and the receiver allow.
+func BenchmarkDrain(b *testing.B) {
+	var cursors atomic.Int64 // a new cursor per drain, across -count runs
+	const records = 100_000
+	log := &memLog{}
+	t0 := time.Now()
+	for i := range records {
+		log.add(b, check.Result{Host: "web01", Service: fmt.Sprintf("svc%03d", i%500), State: check.OK,
+			Output: "DISK OK - free space: / 80934MiB", Perfdata: []check.Perf{{Label: "/", Value: 12926844928, UOM: "B"}},
+			CheckTime: t0.Add(time.Duration(i) * time.Millisecond)})
+	}
+	b.Run("bare-client", func(b *testing.B) {
+		rcv := startReceiver(b, "127.0.0.1:0", nsca.None)
+		recs, _ := log.Read(context.Background(), 0, records)
+		ps := make([]nsca.Packet, len(recs))
+		for i, rec := range recs {
+			var r check.Result
+			if err := r.UnmarshalBinary(rec.Data); err != nil {
+				b.Fatal(err)
+			}
+			ps[i] = nsca.Packet{Host: r.Host, Service: r.Service, Output: r.PluginOutput()}
+		}
+		d := &nsca.Dialer{Method: nsca.None}
+		for b.Loop() {
+			c, err := d.Dial(context.Background(), rcv.addr)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := c.SendBatch(context.Background(), ps); err != nil {
+				b.Fatal(err)
+			}
+			c.Close()
+			waitFor(b, "the receiver to read everything", func() bool { return rcv.count() == records })
+			rcv.mu.Lock()
+			rcv.got = rcv.got[:0]
+			rcv.mu.Unlock()
+		}
+		b.ReportMetric(float64(b.N*records)/b.Elapsed().Seconds(), "packets/s")
+	})
+	for _, batch := range []int{100, DefaultBatchSize, 2000} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			rcv := startReceiver(b, "127.0.0.1:0", nsca.None)
+			b.ReportAllocs()
+			for b.Loop() {
+				s, err := New(Options{Log: log, BatchSize: batch, Logger: quiet(),
+					Targets: []Target{tgt(fmt.Sprint("bench", cursors.Add(1)), rcv.addr)}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := s.Flush(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				// Each batch was confirmed read, so the receiver has it all.
+				rcv.mu.Lock()
+				got := len(rcv.got)
+				rcv.got = rcv.got[:0]
+				rcv.mu.Unlock()
+				if got != records {
+					b.Fatalf("receiver has %d packets, want %d", got, records)
+				}
+			}
+			b.ReportMetric(float64(b.N*records)/b.Elapsed().Seconds(), "packets/s")
+		})
+	}
+}
+
+// BenchmarkCipherBatch sends one default batch through each cipher into an
+// in-process nsca.Server, dial and confirmation included: what
+// DefaultBatchSize costs on the slowest cipher (3DES here), against the
+// send timeout.
+func BenchmarkCipherBatch(b *testing.B) {
+	ps := make([]nsca.Packet, DefaultBatchSize)
+	for i := range ps {
+		ps[i] = nsca.Packet{Host: "web01", Service: fmt.Sprintf("svc%d", i%50),
+			Output: "DISK OK - free space: / 80934MiB | /=12926844928B;;;0;270552530944"}
+	}
+	for m := nsca.Method(0); m <= 26; m++ {
+		if !m.Implemented() {
+			continue
+		}
+		b.Run(m.String(), func(b *testing.B) {
+			rcv := startReceiver(b, "127.0.0.1:0", m)
+			d := NSCA(&nsca.Dialer{Method: m, Password: []byte("secret")})
+			for b.Loop() {
+				c, err := d.Dial(context.Background(), rcv.addr)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := c.SendBatch(context.Background(), ps); err != nil {
+					b.Fatal(err)
+				}
+				c.Close()
+			}
+			b.ReportMetric(float64(b.N*len(ps))/b.Elapsed().Seconds(), "packets/s")
+			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/batch")
+			if got := rcv.srv.Stats().Packets; got != uint64(b.N*len(ps)) {
+				b.Errorf("receiver took %d packets, want %d", got, b.N*len(ps))
+			}
+			b.Logf("%d cores", runtime.NumCPU())
+		})
+	}
+}
