@@ -40,7 +40,8 @@ const (
 )
 
 // memLog is an in-memory Log: records in append order, cursors in a map.
-// readErrs and commitErrs fail that many calls first.
+// readErrs and commitErrs fail that many calls first; failRead fails the
+// read calls it names (counting from 1).
 type memLog struct {
 	mu         sync.Mutex
 	recs       []Record
@@ -48,6 +49,7 @@ type memLog struct {
 	reads      int
 	readErrs   int
 	commitErrs int
+	failRead   map[int]bool
 }
 
 var errDisk = errors.New("disk on fire")
@@ -73,8 +75,10 @@ func (l *memLog) Read(ctx context.Context, after uint64, max int) ([]Record, err
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.reads++
-	if l.readErrs > 0 {
-		l.readErrs--
+	if l.readErrs > 0 || l.failRead[l.reads] {
+		if l.readErrs > 0 {
+			l.readErrs--
+		}
 		return nil, errDisk
 	}
 	if err := ctx.Err(); err != nil {

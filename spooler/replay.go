@@ -22,16 +22,23 @@ type oldRun struct {
 	last map[check.Key]uint64 // seq of each key's last old record
 }
 
+// firstScan is the size of a scan's first read.
+const firstScan = 8
+
 // scan reads ahead from after over the run of records checked before
 // cutoff and returns where each key's last old record is. It holds one map
 // entry per key, never the records, so a backlog of any length fits.
 // Undecodable, unsendable and stale records do not end the run; the first
 // record checked at or after cutoff does, as does the end of the Log.
+//
+// Reads start small and double up to a batch: a group lagging just behind
+// the window's edge starts a scan for nearly every record it reaches, and
+// such a scan ends after a record or two.
 func (g *group) scan(ctx context.Context, after uint64, cutoff time.Time) (*oldRun, error) {
 	run := &oldRun{end: after, last: map[check.Key]uint64{}}
 	newest := map[check.Key]time.Time{} // later than g.newest where set
-	for {
-		recs, err := g.cfg.log.Read(ctx, after, g.cfg.batch)
+	for size := min(firstScan, g.cfg.batch); ; size = min(2*size, g.cfg.batch) {
+		recs, err := g.cfg.log.Read(ctx, after, size)
 		if err != nil {
 			return nil, fmt.Errorf("read ahead over old records after seq %d: %w", after, err)
 		}

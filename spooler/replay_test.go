@@ -2,7 +2,9 @@ package spooler
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -241,5 +243,104 @@ func TestReducedBatchMovesCursor(t *testing.T) {
 	}
 	if st := groupStats(t, s, "g"); st.Reduced != 18 || log.Position("g") != last {
 		t.Errorf("reduced %d cursor %d", st.Reduced, log.Position("g"))
+	}
+}
+
+// However batches and read-aheads cut a long backlog, the reduction is the
+// one a single look at the whole of it gives.
+func TestReplayReductionIgnoresBatchBoundaries(t *testing.T) {
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	rng := rand.New(rand.NewPCG(1, 2))
+	type rec struct {
+		svc   string
+		state check.State
+	}
+	var recs []rec
+	for range 600 {
+		// Mostly steady states with the odd change, as a real backlog.
+		svc := fmt.Sprint("s", rng.IntN(4))
+		st := check.OK
+		if rng.IntN(6) == 0 {
+			st = check.State(rng.IntN(4))
+		}
+		recs = append(recs, rec{svc, st})
+	}
+	// The reference: first of each service, every change, each one's last.
+	lastOf := map[string]int{}
+	for i, r := range recs {
+		lastOf[r.svc] = i
+	}
+	var want []string
+	prev := map[string]check.State{}
+	for i, r := range recs {
+		p, seen := prev[r.svc]
+		prev[r.svc] = r.state
+		if !seen || p != r.state || lastOf[r.svc] == i {
+			want = append(want, fmt.Sprint(r.svc, " ", i))
+		}
+	}
+	for _, batch := range []int{1, 3, 7, 64, 1000} {
+		t.Run(fmt.Sprint("batch=", batch), func(t *testing.T) {
+			log := &memLog{}
+			rcv := startReceiver(t, "127.0.0.1:0", nsca.None)
+			for i, r := range recs {
+				log.add(t, check.Result{Host: "web01", Service: r.svc, State: r.state, Output: fmt.Sprint(r.svc, " ", i),
+					CheckTime: now.Add(-2*time.Hour + time.Duration(i)*time.Second)})
+			}
+			s := mustNew(t, Options{Log: log, BatchSize: batch, Now: func() time.Time { return now },
+				Targets: []Target{tgt("g", rcv.addr)}})
+			if err := s.Flush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, o := range outputs(rcv.wait(t, len(want))) {
+				got = append(got, o[strings.Index(o, "] ")+2:])
+			}
+			if strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Errorf("sent %d:\n%v\nwant %d:\n%v", len(got), got, len(want), want)
+			}
+			if st := groupStats(t, s, "g"); st.Reduced != uint64(len(recs)-len(want)) {
+				t.Errorf("reduced %d, want %d", st.Reduced, len(recs)-len(want))
+			}
+		})
+	}
+}
+
+// A read-ahead that fails leaves the records from the first old one on
+// for the next pass, which reduces them as if nothing had happened.
+func TestFailedReadAheadIsRetried(t *testing.T) {
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	log := &memLog{failRead: map[int]bool{2: true}} // the first read-ahead
+	rcv := startReceiver(t, "127.0.0.1:0", nsca.None)
+	add := func(out string, at time.Time) uint64 {
+		return log.add(t, check.Result{Host: "web01", Service: "s", Output: out, CheckTime: at})
+	}
+	add("first", now.Add(-time.Hour+time.Second))
+	for i := range 6 {
+		add(fmt.Sprint("old ", i), now.Add(-time.Hour+time.Duration(i+2)*time.Second))
+	}
+	s := mustNew(t, Options{Log: log, BatchSize: 4, Now: func() time.Time { return now }, Targets: []Target{tgt("g", rcv.addr)}})
+	if err := s.Flush(context.Background()); !errors.Is(err, errDisk) {
+		t.Fatalf("first flush: %v, want the read error", err)
+	}
+	if p := log.Position("g"); p != 0 || rcv.count() != 0 {
+		t.Fatalf("after the failed read-ahead: cursor %d, %d sent", p, rcv.count())
+	}
+	last := add("new", now)
+	if err := s.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range outputs(rcv.wait(t, 3)) {
+		if _, text, delayed := strings.Cut(o, "] "); delayed {
+			o = "delayed " + text
+		}
+		got = append(got, o)
+	}
+	if strings.Join(got, ",") != "delayed first,delayed old 5,new" {
+		t.Errorf("sent %q", got)
+	}
+	if st := groupStats(t, s, "g"); st.Reduced != 5 || log.Position("g") != last || !strings.Contains(st.LastError, "read ahead") {
+		t.Errorf("stats %+v, cursor %d", st, log.Position("g"))
 	}
 }
