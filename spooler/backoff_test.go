@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -173,6 +175,43 @@ func TestBatchShrinksWhenItRunsOutOfTime(t *testing.T) {
 		d.mu.Unlock()
 		if c := logs.count("smaller batches"); c < 3 {
 			t.Errorf("batch halved %d times, want 500 -> 250 -> 125 -> 62\n%s", c, logs.String())
+		}
+	})
+}
+
+// slowDialDialer's dials hang until their context ends, like a server
+// behind a firewall that drops packets.
+type slowDialDialer struct{ dials atomic.Int32 }
+
+func (d *slowDialDialer) Dial(ctx context.Context, _ string) (Conn, error) {
+	d.dials.Add(1)
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// A dial that times out is a dead target, not a sign that batches are too
+// big: the batch keeps its size.
+func TestDialTimeoutKeepsBatchSize(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		log := &memLog{}
+		addNumbered(t, log, time.Now(), 0, 10)
+		d := &slowDialDialer{}
+		s := mustNew(t, Options{Log: log, BatchSize: 100, SendTimeout: time.Second,
+			Targets: []Target{{Group: "g", Address: "192.0.2.1:5667", Dialer: d}}})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- s.Run(ctx) }()
+		time.Sleep(time.Minute)
+		cancel()
+		<-done
+		if n := d.dials.Load(); n < 3 {
+			t.Fatalf("%d dials in a minute", n)
+		}
+		if lim := s.groups[0].targets[0].limit; lim != 100 {
+			t.Errorf("batch limit %d after dial timeouts, want 100", lim)
+		}
+		if st := groupStats(t, s, "g").Targets[0]; !strings.Contains(st.LastError, "deadline exceeded") {
+			t.Errorf("last error %q", st.LastError)
 		}
 	})
 }

@@ -383,7 +383,7 @@ func (g *group) attempt(ctx context.Context, t *target) error {
 	}
 	bctx, cancel := context.WithTimeout(ctx, g.cfg.timeout)
 	defer cancel()
-	n, err := send(bctx, t, ps)
+	n, connected, err := send(bctx, t, ps)
 	g.written(t, n)
 	if err == nil {
 		g.succeeded(t, k)
@@ -393,7 +393,9 @@ func (g *group) attempt(ctx context.Context, t *target) error {
 		return err // shutting down: no fault of the target's
 	}
 	t.streak = 0
-	if errors.Is(err, context.DeadlineExceeded) && t.limit > 1 {
+	// Only time that ran out once connected says the batch was too big
+	// for the target; a dial that timed out says the target is gone.
+	if connected && errors.Is(err, context.DeadlineExceeded) && t.limit > 1 {
 		t.limit = max(t.limit/2, 1)
 		g.log.Warn("spooler: batch ran out of time; smaller batches for this target",
 			"target", t.Name, "written", n, "of", k, "timeout", g.cfg.timeout, "batch", t.limit)
@@ -402,20 +404,21 @@ func (g *group) attempt(ctx context.Context, t *target) error {
 	return err
 }
 
-func send(ctx context.Context, t *target, ps []nsca.Packet) (int, error) {
+// send dials t and sends ps; connected says the dial succeeded.
+func send(ctx context.Context, t *target, ps []nsca.Packet) (n int, connected bool, err error) {
 	conn, err := t.Dialer.Dial(ctx, t.Address)
 	if err != nil {
-		return 0, fmt.Errorf("send to %s: %w", t.Name, err)
+		return 0, false, fmt.Errorf("send to %s: %w", t.Name, err)
 	}
 	defer conn.Close()
-	n, err := conn.SendBatch(ctx, ps)
+	n, err = conn.SendBatch(ctx, ps)
 	if err != nil {
-		return n, fmt.Errorf("send to %s: %d of %d packets written: %w", t.Name, n, len(ps), err)
+		return n, true, fmt.Errorf("send to %s: %d of %d packets written: %w", t.Name, n, len(ps), err)
 	}
 	if n != len(ps) {
-		return n, fmt.Errorf("send to %s: %d of %d packets written, no error given", t.Name, n, len(ps))
+		return n, true, fmt.Errorf("send to %s: %d of %d packets written, no error given", t.Name, n, len(ps))
 	}
-	return n, nil
+	return n, true, nil
 }
 
 // written moves pos over the first n pending items, which t has taken.
