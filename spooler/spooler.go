@@ -85,7 +85,8 @@ const (
 	// So 500 packets take about 1 s on 3DES into the real daemon: 30 times
 	// inside the 30 s deadline, which leaves room for a receiver shared by
 	// a few dozen agents catching up at once, or a slower machine; beyond
-	// that the batch halves after each deadline (see target.limit). On
+	// that, a target's batch halves each time one runs out of time, and
+	// doubles back after eight in a row that did not. On
 	// the fastest ciphers a batch is 6 to 20 ms, while what a batch costs
 	// besides its packets is small: dial, init packet and the wait for the
 	// server to finish reading take about 0.3 ms on loopback, plus the
@@ -103,17 +104,20 @@ type Options struct {
 	// ReplayWindow is the age beyond which results are old: reduced to
 	// state changes and each service's last, and marked as delayed.
 	ReplayWindow time.Duration
-	// BatchSize is the most records read, and packets sent, per batch.
+	// BatchSize is the most records read, and packets sent, per batch;
+	// a target that cannot take a batch within SendTimeout gets smaller
+	// ones.
 	BatchSize int
-	// SendTimeout bounds one batch: dial and send.
+	// SendTimeout bounds one batch: dial, send, and the server's
+	// confirmation that it read the batch.
 	SendTimeout time.Duration
 	// MaxBackoff caps the wait before retrying a failed target.
 	MaxBackoff time.Duration
 	// Logger is nil to discard.
 	Logger *slog.Logger
-	// Now is the wall clock for the replay policy and the times in Stats;
-	// nil means time.Now. Backoff waits run on the runtime's timers, so a
-	// fake Now never stalls a retry.
+	// Now is the wall clock for the replay policy and for LastSuccess in
+	// Stats; nil means time.Now. Backoff (and NextTry) runs on the
+	// runtime's clock, so a fake Now never stalls a retry.
 	Now func() time.Time
 }
 
@@ -126,6 +130,11 @@ var ErrAlreadyRunning = errors.New("spooler is already running")
 // Spooler sends the spool to every target group. Each group's sending
 // state belongs to whoever holds its turn (Run's goroutine for the group,
 // or Flush); Stats reads a copy kept under a mutex.
+//
+// What a group has sent (the newest check time per service, for the stale
+// rule) and what it has read but not sent live as long as the Spooler, so
+// the agent should keep one for its whole life, Run and the final Flush
+// alike.
 type Spooler struct {
 	groups []*group
 	log    *slog.Logger
