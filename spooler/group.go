@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"sync"
 	"time"
 
@@ -59,8 +60,11 @@ type group struct {
 	// oldRun is the scanned run of old records being prepared, if any.
 	oldRun *oldRun
 
-	active  *target
-	down    bool  // every target was down at the last attempt
+	active *target
+	down   bool // every target was down at the last attempt
+	// recheck says an attempt failed since pending was read: the spool
+	// may have dropped some of it meanwhile (see dropRetired).
+	recheck bool
 	lastErr error // of the last failed batch, for Flush's error
 	logErrs errThrottle
 
@@ -182,6 +186,12 @@ func (g *group) pass(ctx context.Context, flush bool) (time.Time, error) {
 		t := g.pick(tried)
 		if t == nil {
 			return g.allDown()
+		}
+		if g.recheck {
+			g.recheck = false
+			if g.dropRetired(ctx); len(g.pending) == 0 {
+				continue
+			}
 		}
 		err := g.attempt(ctx, t)
 		g.commit()
@@ -404,6 +414,32 @@ func (g *group) attempt(ctx context.Context, t *target) error {
 	return err
 }
 
+// dropRetired removes from pending what the spool no longer holds: during
+// a long outage, retention drops the oldest results, and the batch read
+// before the outage would otherwise be sent after it, delivering results
+// the spool has counted as dropped and leaving a hole after them. The
+// first record the Log still returns after pos says where retention
+// stopped. A failed Read keeps pending as it is: better sent than lost.
+func (g *group) dropRetired(ctx context.Context) {
+	recs, err := g.cfg.log.Read(ctx, g.pos, 1)
+	if err != nil || len(g.pending) == 0 {
+		return
+	}
+	i := len(g.pending) // nothing after pos is left: all of it was dropped
+	if len(recs) > 0 {
+		i = sort.Search(len(g.pending), func(i int) bool { return g.pending[i].seq >= recs[0].Seq })
+	}
+	if i == 0 {
+		return
+	}
+	g.log.Info("spooler: results read before the outage were dropped by the spool meanwhile; not sent",
+		"results", i, "first_seq", g.pending[0].seq, "last_seq", g.pending[i-1].seq)
+	g.pending = g.pending[i:]
+	if len(g.pending) == 0 {
+		g.pending = nil
+	}
+}
+
 // send dials t and sends ps; connected says the dial succeeded.
 func send(ctx context.Context, t *target, ps []nsca.Packet) (n int, connected bool, err error) {
 	conn, err := t.Dialer.Dial(ctx, t.Address)
@@ -462,6 +498,7 @@ func (g *group) succeeded(t *target, k int) {
 }
 
 func (g *group) failed(t *target, err error) {
+	g.recheck = true
 	t.failures++
 	wait := backoff(t.failures, g.cfg.maxWait, g.cfg.randInt64)
 	t.retryAt = time.Now().Add(wait)
@@ -507,7 +544,9 @@ func (g *group) setActive(t *target) {
 			from = prev.Name
 		}
 		g.log.Warn("spooler: failed over to a standby target", "target", t.Name, "from", from)
-	case prev != nil || wasDown:
+	case len(g.targets) > 1 && (prev != nil || wasDown):
+		// A group of one has just said "reachable again"; this is news
+		// only where there was a standby to return from.
 		g.log.Info("spooler: sending to the primary target again", "target", t.Name)
 	}
 }

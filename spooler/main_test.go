@@ -313,3 +313,10 @@ func groupStats(t testing.TB, s *Spooler, cursor string) GroupStats {
 	t.Fatalf("no group %q in stats", cursor)
 	return GroupStats{}
 }
+
+// dropFront removes the first n records, as the spool's retention does.
+func (l *memLog) dropFront(n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.recs = l.recs[n:]
+}

@@ -353,3 +353,21 @@ func TestLogErrorsAreRetried(t *testing.T) {
 		t.Errorf("read error logged %d times, want once\n%s", c, logs.String())
 	}
 }
+
+// Retention drops the oldest results while the target is down, including
+// some the group had already read into its batch: those are not sent when
+// the target comes back, so what arrives is the newest, without a hole.
+func TestResultsDroppedDuringOutageAreNotSent(t *testing.T) {
+	log := &memLog{}
+	addr := closedAddr(t)
+	t0 := time.Now()
+	addNumbered(t, log, t0, 0, 100)
+	s := mustNew(t, Options{Log: log, BatchSize: 64, FlushInterval: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
+		Targets: []Target{tgt("g", addr)}})
+	running(t, s)
+	waitFor(t, "a failed attempt", func() bool { return groupStats(t, s, "g").Targets[0].Failures >= 2 })
+	log.dropFront(80)
+	rcv := startReceiver(t, addr, nsca.None)
+	waitFor(t, "cursor at the end", func() bool { return log.Position("g") == 100 })
+	wantNumbered(t, "receiver", rcv.outputs(), 80, 100)
+}
