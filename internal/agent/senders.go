@@ -34,7 +34,7 @@ func (s *senders) start(ctx context.Context, cfg *config.Config) error {
 }
 
 func (s *senders) launch(ctx context.Context, sp *spooler.Spooler, cfg *config.Config) {
-	pruneCursors(s.spool, cfg.Targets, s.logger)
+	syncCursors(s.spool, cfg.Targets, s.logger)
 	// The senders outlive ctx: they stop after the poller, when
 	// stopAndFlush says so.
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))

@@ -29,12 +29,27 @@ func OpenSpool(cfg *config.Config, logger *slog.Logger, readOnly bool) (*spool.S
 	return s, nil
 }
 
-// pruneCursors removes the cursors of groups no longer configured: one left
-// behind would keep results on disk for a target that will never read them.
-func pruneCursors(s *spool.Spool, targets []config.Target, logger *slog.Logger) {
+// syncCursors gives every configured group its cursor and removes the
+// cursors of groups no longer configured. A new group's cursor is created
+// at the start of the spool (it gets everything still held) right away,
+// not at its first send, so that results dropped before a target ever
+// answered are counted for it. A cursor left behind would keep results on
+// disk for a target that will never read them.
+func syncCursors(s *spool.Spool, targets []config.Target, logger *slog.Logger) {
 	want := map[string]bool{}
+	have := map[string]bool{}
+	for _, c := range s.Cursors() {
+		have[c] = true
+	}
 	for _, t := range targets {
-		want[t.Cursor()] = true
+		c := t.Cursor()
+		want[c] = true
+		if !have[c] {
+			if err := s.Commit(c, 0); err != nil {
+				logger.Error("cannot create the spool cursor of a target", "cursor", c, "err", err)
+			}
+			have[c] = true
+		}
 	}
 	for _, c := range s.Cursors() {
 		if want[c] {
