@@ -32,8 +32,9 @@ unit: ## unit tests only (no peers needed)
 demo: build ## run picket server and picket send on loopback and show what Nagios receives
 	@./scripts/demo.sh
 
-bench: build ## benchmarks against send_nsca and the nsca daemon; prints ratios
-	PATH="$$PATH:/usr/sbin" $(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./internal/e2e/ | tee .bench.out
+bench: build ## benchmarks against send_nsca, the nsca daemon and fork/exec; prints ratios
+	PATH="$$PATH:/usr/sbin" $(GO) test -run '^$$' -bench . -benchtime 3x -timeout 45m ./internal/e2e/ | tee .bench.out
+	$(GO) test -run '^$$' -bench Append16 -benchtime 100000x -count 3 ./internal/spool/ | tee -a .bench.out
 
 lint: ## gofmt, go vet, staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

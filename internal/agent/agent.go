@@ -103,6 +103,7 @@ func Run(ctx context.Context, o Options) error {
 	var prev poller.Stats
 	last := time.Now()
 	health := newSpoolerHealth(cfg)
+	health.baseline(sp.Stats())
 loop:
 	for {
 		select {

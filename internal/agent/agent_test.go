@@ -141,10 +141,16 @@ func TestSpoolerHealth(t *testing.T) {
 				t.Errorf("reported as %s/%s", r.Host, r.Service)
 			}
 			// A drop is CRITICAL once; the next report, with no new
-			// drops, is back to what the backlog says.
+			// drops, is back to what the backlog says, and so is the
+			// first report after a restart.
 			if tt.name == "dropped" {
 				if r2 := h.report(now, sp, spooler.Stats{Groups: []spooler.GroupStats{tt.group}}); r2.State != check.OK {
 					t.Errorf("second report: %v %q", r2.State, r2.Output)
+				}
+				restarted := newSpoolerHealth(cfg)
+				restarted.baseline(sp)
+				if r3 := restarted.report(now, sp, spooler.Stats{Groups: []spooler.GroupStats{tt.group}}); r3.State != check.OK {
+					t.Errorf("first report after a restart: %v %q", r3.State, r3.Output)
 				}
 			}
 		})

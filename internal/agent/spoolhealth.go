@@ -33,6 +33,14 @@ func newSpoolerHealth(cfg *config.Config) *spoolerHealth {
 	return h
 }
 
+// baseline takes the drop totals the spool already holds (they persist
+// with the cursors), so a restart does not report old drops as new.
+func (h *spoolerHealth) baseline(sp spool.Stats) {
+	for c, cs := range sp.Cursors {
+		h.lastDrops[c] = drops(cs.Dropped)
+	}
+}
+
 func (h *spoolerHealth) configure(cfg *config.Config) {
 	h.host, h.service = cfg.Hostname, cfg.Health.SpoolerService
 	h.warn, h.crit = cfg.Health.BacklogWarning.Duration, cfg.Health.BacklogCritical.Duration

@@ -14,19 +14,21 @@ import (
 // Draining a backlog: a real `picket run` (no checks of its own) starts
 // with results already in its spool and sends them to a receiver.
 
-// backlog is n results in the agent's codec, checked just now (so the
-// replay policy sends them as they are), and the send_nsca records that
-// say the same, for the peer.
+// backlog is n results in the agent's codec for 1,000 services (10 hosts
+// of 100, an agent watching a few hosts), checked within the last
+// second (so the replay policy sends them as they are) a microsecond apart
+// (so none is older than one sent before it for the same service), and
+// the send_nsca records that say the same, for the peer.
 func backlog(n int) (recs [][]byte, peer []checkResult) {
-	now := time.Now()
+	start := time.Now().Add(-time.Duration(n) * time.Microsecond)
 	recs = make([][]byte, n)
 	peer = make([]checkResult, n)
 	for i := range n {
 		out := fmt.Sprintf("DISK OK - free space: / %d MiB (%d%% inode=97%%) | /=%dB;243497277849;257024904396;0;270552530944",
 			80000+i, i%100, 12926844928+i)
 		o, long, perf, _ := check.ParsePluginOutput(out)
-		r := check.Result{Host: fmt.Sprintf("host%03d.example.com", i%100), Service: fmt.Sprintf("disk_%d", i/100%1000),
-			State: check.State(i % 4), ExitCode: i % 4, Output: o, LongOutput: long, Perfdata: perf, CheckTime: now}
+		r := check.Result{Host: fmt.Sprintf("host%02d.example.com", i%10), Service: fmt.Sprintf("disk_%d", i/10%100),
+			State: check.State(i % 4), ExitCode: i % 4, Output: o, LongOutput: long, Perfdata: perf, CheckTime: start.Add(time.Duration(i) * time.Microsecond)}
 		recs[i], _ = r.MarshalBinary()
 		peer[i] = checkResult{Host: r.Host, Service: r.Service, RC: i % 4, Output: r.PluginOutput()}
 	}
