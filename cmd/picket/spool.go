@@ -154,7 +154,9 @@ func spoolStats(cfg *config.Config, sp *spool.Spool, asJSON bool, sio stdio) int
 		return exitOK
 	}
 	maxBytes, _ := cfg.Spool.MaxBytes.MarshalText()
-	fmt.Fprintf(sio.out, "spool %s: %d results, %d bytes of %s", cfg.SpoolDir, st.Records, st.Bytes, maxBytes)
+	// Records includes results every target has received whose segment
+	// is not collected yet, so the per-target QUEUED is what matters.
+	fmt.Fprintf(sio.out, "spool %s: %d results held, %d bytes of %s", cfg.SpoolDir, st.Records, st.Bytes, maxBytes)
 	if !st.Oldest.IsZero() {
 		fmt.Fprintf(sio.out, ", oldest from %s ago", since(now, st.Oldest))
 	}

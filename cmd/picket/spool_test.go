@@ -66,7 +66,7 @@ func TestSpoolStats(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("code %d, stderr %s", code, errs)
 	}
-	for _, want := range []string{"5 results", "a.example.com:5667, b.example.com:5667", "group.dc1", "c.example.com:5667"} {
+	for _, want := range []string{"5 results held", "a.example.com:5667, b.example.com:5667", "group.dc1", "c.example.com:5667"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stats lacks %q:\n%s", want, out)
 		}
@@ -144,7 +144,7 @@ func TestSpoolPurgeRefusedWhileAgentHoldsSpool(t *testing.T) {
 		t.Errorf("code %d, stderr %q", code, errs)
 	}
 	// stats still work meanwhile.
-	if code, out, errs := run("spool", "stats", "--config", cfg); code != 0 || !strings.Contains(out, "5 results") {
+	if code, out, errs := run("spool", "stats", "--config", cfg); code != 0 || !strings.Contains(out, "5 results held") {
 		t.Errorf("stats while locked: code %d, %s %s", code, out, errs)
 	}
 }
