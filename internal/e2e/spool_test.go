@@ -292,12 +292,12 @@ func TestSpoolRetentionDropsOldestAndReports(t *testing.T) {
 		if nums[0] == 1 {
 			t.Errorf("%s: RUN 1 arrived; the oldest should have been dropped", svc)
 		}
-		// What is kept is the newest, without holes.
-		for j := 1; j < len(nums); j++ {
-			if nums[j] != nums[j-1]+1 {
-				t.Fatalf("%s: kept results have a hole or repeat: %v", svc, nums)
-			}
-		}
+		// What is kept arrives in order, never repeated. It is not always
+		// without holes: retention keeps dropping the oldest while the
+		// first batches after the outage are on their way, so a result
+		// read just before its segment went may arrive while the next
+		// ones are dropped.
+		checkExact(t, "nsca", svc, nums, nums[len(nums)-1])
 	}
 	r := e.waitResult(t, "picket_spooler", is(2, "SPOOLER CRITICAL"))
 	if !strings.Contains(r.Output, "results dropped") || !strings.Contains(r.Output, "over max_bytes") {
