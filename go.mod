@@ -15,3 +15,8 @@ require (
 	github.com/mattn/go-shellwords v1.0.16
 	github.com/robfig/cron/v3 v3.0.1
 )
+
+require (
+	github.com/hashicorp/go-cleanhttp v0.5.2 // indirect
+	github.com/hashicorp/go-retryablehttp v0.7.8 // indirect
+)

@@ -82,14 +82,18 @@ func isUserMacro(name string) bool {
 	return true
 }
 
-// macros returns every macro a command of c may use. Configured macros may
-// override $USER1$ (an explicit setting beats the implied one), but never
-// the per-check ones: a check's host name is not a site-wide setting.
+// macros returns every macro a command of c may use. The check's own
+// macros (from its externals file) and then the configured ones may
+// override $USER1$ (an explicit setting beats the implied one); configured
+// macros win over the check's, as the host's own file has the last word on
+// its paths and secrets. Neither may override the per-check ones: a
+// check's host name is not a site-wide setting.
 func (r *Runner) macros(c check.Check) map[string]string {
 	m := make(map[string]string, len(r.cfg.Macros)+4)
 	if len(r.cfg.Dirs) > 0 {
 		m["USER1"] = r.cfg.Dirs[0]
 	}
+	c.Macros.Each(func(k, v string) { m[k] = v })
 	for k, v := range r.cfg.Macros {
 		m[k] = v
 	}

@@ -165,3 +165,16 @@ func TestFormatDuration(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckMacros: an externals file's macros reach its checks, the host's
+// own [macros] win over them, and neither can rename the check's host.
+func TestCheckMacros(t *testing.T) {
+	r := NewRunner(Config{Dirs: []string{"/plugins"}, Macros: map[string]string{"USER2": "local"}})
+	c := check.Check{Host: "db1", Command: "check_x $USER2$ $USER5$ $HOSTNAME$", Shell: true,
+		Macros: check.NewMacroSet(map[string]string{"USER2": "central", "USER5": "five", "HOSTNAME": "evil"})}
+	got, err := r.Command(c)
+	want := shellArgv("check_x local five db1")
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("Command = %q, %v; want %q", got, err, want)
+	}
+}

@@ -20,6 +20,10 @@ type Check struct {
 	// Shell runs Command through the platform's shell instead of
 	// splitting it into an argv.
 	Shell bool
+	// Macros are the check's own macros, from the externals file that
+	// defines it. The agent's own [macros] win over them: a host's paths
+	// and secrets belong to the host's file.
+	Macros MacroSet
 
 	// Interval and Cron are mutually exclusive: exactly one is set.
 	Interval time.Duration

@@ -216,3 +216,22 @@ func pick[T comparable](vs ...T) T {
 	}
 	return zero
 }
+
+// ResolveChecks validates a check list read from another file than the
+// agent's own (an externals file) and resolves it for host, as Parse does
+// for the agent's own [[check]] list. data is the file's content, so every
+// problem is placed on its line; the error is an *Error listing them all.
+// The file's macros are validated and attached to each of its checks.
+func ResolveChecks(file string, data []byte, specs []CheckSpec, defs CheckDefaults, macros Macros, host, hostAddress string) ([]check.Check, error) {
+	probs := &problems{file: file, data: data}
+	macros.check(probs, "macros")
+	checks := resolveChecks(probs, specs, defs, macros, host, hostAddress)
+	if err := probs.err(); err != nil {
+		return nil, err
+	}
+	set := check.NewMacroSet(macros)
+	for i := range checks {
+		checks[i].Macros = set
+	}
+	return checks, nil
+}
