@@ -244,3 +244,10 @@ func (s Size) MarshalText() ([]byte, error) {
 	}
 	return []byte(strconv.FormatInt(int64(s), 10) + "B"), nil
 }
+
+// FieldLine returns the line of data where field (a dotted key with array
+// indexes, such as "rule[2].name") is set, or 0. Files other than the
+// agent's (server config, profiles) use it to place their problems.
+func FieldLine(data []byte, field string) int {
+	return keyLine(data, strings.Split(field, "."))
+}
