@@ -42,6 +42,9 @@ type Config struct {
 	// Concurrency bounds the plugins running at once; 0 picks a default.
 	Concurrency int `toml:"concurrency"`
 
+	// StateDir holds what the agent learns at run time: the last-known-good
+	// externals and the registration's answer.
+	StateDir  string        `toml:"state_dir"`
 	SpoolDir  string        `toml:"spool_dir"`
 	Spool     Spool         `toml:"spool"`
 	Targets   []Target      `toml:"target"`
@@ -66,6 +69,9 @@ type Health struct {
 	Interval       Duration `toml:"interval"`
 	PollerService  string   `toml:"poller_service"`
 	SpoolerService string   `toml:"spooler_service"`
+	// ExternalsService reports the externals: version running, last
+	// fetch, rejections, registration.
+	ExternalsService string `toml:"externals_service"`
 	// BacklogWarning and BacklogCritical are how old the oldest unsent
 	// result of a target may grow before the spooler's service turns
 	// WARNING or CRITICAL.
@@ -98,13 +104,27 @@ type Target struct {
 	Method nsca.Method `toml:"-"`
 }
 
-// Externals is where the agent pulls its check list from.
+// Externals is where the agent pulls its check list from. Its TLS
+// settings (ca_file, cert_file, key_file) serve registration too: both
+// talk to the central server.
 type Externals struct {
-	URL       string   `toml:"url"`
-	CAFile    string   `toml:"ca_file"`
+	URL string `toml:"url"`
+	// CAFile is added to the system's roots.
+	CAFile   string `toml:"ca_file"`
+	CertFile string `toml:"cert_file"`
+	KeyFile  string `toml:"key_file"`
+	// PublicKey ("ed25519:<base64>"), when set, makes a signature
+	// mandatory: an unsigned or badly signed file is rejected.
 	PublicKey string   `toml:"public_key"`
 	Interval  Duration `toml:"interval"`
-	MaxStale  Duration `toml:"max_stale"`
+	// MaxStale is how long the last-known-good externals keep running
+	// without the server confirming them; after it, auto-config mode.
+	MaxStale Duration `toml:"max_stale"`
+	Timeout  Duration `toml:"timeout"`
+	MaxSize  Size     `toml:"max_size"`
+	// MonitoredHosts are other hosts whose externals this agent pulls and
+	// runs, reporting under their names (multi-host mode).
+	MonitoredHosts []string `toml:"monitored_hosts"`
 }
 
 // Autoreg is how the agent registers itself when it has no externals.
@@ -112,6 +132,8 @@ type Autoreg struct {
 	URL       string   `toml:"url"`
 	TokenFile string   `toml:"token_file"`
 	Metadata  []string `toml:"metadata"`
+	// MaxBackoff caps the wait between registration attempts.
+	MaxBackoff Duration `toml:"max_backoff"`
 }
 
 // DefaultPath is the platform's config file location.
@@ -134,13 +156,31 @@ func Load(path string) (*Config, error) {
 // Parse decodes and validates config data; file names it in errors. An
 // empty hostname is derived from the system here.
 func Parse(file string, data []byte) (*Config, error) {
+	return parse(file, data, "")
+}
+
+// LoadAs is Load with the host name the central server assigned at
+// registration, which wins over the file's: it is the name Nagios knows.
+func LoadAs(path, hostname string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return parse(path, data, hostname)
+}
+
+func parse(file string, data []byte, hostname string) (*Config, error) {
 	c := &Config{File: file}
 	if err := Decode(file, data, c); err != nil {
 		return nil, err
 	}
+	if hostname != "" {
+		c.Hostname = hostname
+	}
 	probs := &problems{file: file, data: data}
 	c.applyDefaults(probs)
 	c.applySpoolDefaults(probs)
+	c.applyExternalsDefaults(probs)
 	c.checkTargets(probs)
 	c.checkGroups(probs)
 	c.checkRunner(probs)

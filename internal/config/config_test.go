@@ -49,6 +49,7 @@ max_stale = "72h"
 
 [autoreg]
 url = "https://nagios1.example.com/picket/register"
+token_file = "` + pw + `"
 metadata = ["linux", "web"]
 `
 	c, err := Parse("picket.toml", []byte(src))

@@ -26,18 +26,20 @@ func (c *Config) Effective(showMacros bool) ([]byte, error) {
 		MaxOutput:           c.MaxOutput,
 		KillGrace:           Duration{c.KillGrace.Duration},
 		Concurrency:         c.Concurrency,
+		StateDir:            c.StateDir,
 		SpoolDir:            c.SpoolDir,
 		Spool:               c.Spool,
 		Externals:           c.Externals,
 		Autoreg:             c.Autoreg,
 		Macros:              map[string]string{},
 		Health: effHealth{
-			Enabled:         c.Health.On(),
-			Interval:        c.Health.Interval,
-			PollerService:   c.Health.PollerService,
-			SpoolerService:  c.Health.SpoolerService,
-			BacklogWarning:  c.Health.BacklogWarning,
-			BacklogCritical: c.Health.BacklogCritical,
+			Enabled:          c.Health.On(),
+			Interval:         c.Health.Interval,
+			PollerService:    c.Health.PollerService,
+			SpoolerService:   c.Health.SpoolerService,
+			ExternalsService: c.Health.ExternalsService,
+			BacklogWarning:   c.Health.BacklogWarning,
+			BacklogCritical:  c.Health.BacklogCritical,
 		},
 	}
 	e.Externals.URL = maskURL(e.Externals.URL)
@@ -96,6 +98,7 @@ type effective struct {
 	MaxOutput           int                 `toml:"max_output"`
 	KillGrace           Duration            `toml:"kill_grace"`
 	Concurrency         int                 `toml:"concurrency"`
+	StateDir            string              `toml:"state_dir"`
 	SpoolDir            string              `toml:"spool_dir"`
 	Spool               Spool               `toml:"spool"`
 	Interpreters        map[string][]string `toml:"interpreters,omitempty"`
@@ -108,12 +111,13 @@ type effective struct {
 }
 
 type effHealth struct {
-	Enabled         bool     `toml:"enabled"`
-	Interval        Duration `toml:"interval"`
-	PollerService   string   `toml:"poller_service"`
-	SpoolerService  string   `toml:"spooler_service"`
-	BacklogWarning  Duration `toml:"backlog_warning"`
-	BacklogCritical Duration `toml:"backlog_critical"`
+	Enabled          bool     `toml:"enabled"`
+	Interval         Duration `toml:"interval"`
+	PollerService    string   `toml:"poller_service"`
+	SpoolerService   string   `toml:"spooler_service"`
+	ExternalsService string   `toml:"externals_service"`
+	BacklogWarning   Duration `toml:"backlog_warning"`
+	BacklogCritical  Duration `toml:"backlog_critical"`
 }
 
 type effTarget struct {

@@ -68,7 +68,9 @@ func (t *Target) Cursor() string {
 }
 
 func (c *Config) applySpoolDefaults(probs *problems) {
-	if c.SpoolDir == "" {
+	if c.SpoolDir == "" && c.StateDir != "" && filepath.IsAbs(c.StateDir) {
+		c.SpoolDir = filepath.Join(c.StateDir, "spool")
+	} else if c.SpoolDir == "" {
 		c.SpoolDir = DefaultSpoolDir()
 	} else if !filepath.IsAbs(c.SpoolDir) {
 		probs.add("spool_dir", fmt.Sprintf("%q is not an absolute path", c.SpoolDir))
