@@ -15,7 +15,13 @@ import (
 // Config is picket server's TOML file. Every section is optional; a server
 // with no section has nothing to do and says so.
 type Config struct {
-	NSCA *NSCAConfig `toml:"nsca"`
+	// StateDir holds the registry of agents.
+	StateDir     string              `toml:"state_dir"`
+	NSCA         *NSCAConfig         `toml:"nsca"`
+	HTTP         *HTTPConfig         `toml:"http"`
+	Externals    *ExternalsConfig    `toml:"externals"`
+	Registration *RegistrationConfig `toml:"registration"`
+	Nagios       *NagiosConfig       `toml:"nagios"`
 
 	File string `toml:"-"`
 }
@@ -61,6 +67,9 @@ func LoadConfig(path string) (*Config, error) {
 		if err := c.NSCA.resolve(path); err != nil {
 			return nil, err
 		}
+	}
+	if err := c.resolveHTTP(path, data); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

@@ -122,3 +122,39 @@ func TestRunWithoutNSCASection(t *testing.T) {
 		t.Error("Run with nothing to serve succeeded")
 	}
 }
+
+func TestLoadConfigHTTPProblems(t *testing.T) {
+	dir := t.TempDir()
+	p := writeFile(t, dir, "server.toml", `state_dir = "rel"
+[http]
+listen = "8443"
+tls_cert = "/nonexistent.crt"
+
+[registration]
+tokens_file = "/nonexistent.tokens"
+
+[nagios]
+objects_dir = "/etc/nagios4/objects/picket"
+validate_command = "nagios4 -v 'open"
+stale_state = "purple"
+`, 0o600)
+	_, err := LoadConfig(p)
+	if err == nil {
+		t.Fatal("bad config accepted")
+	}
+	for _, want := range []string{
+		"server.toml:1: state_dir:",
+		`server.toml:3: http.listen: "8443" is not host:port`,
+		"server.toml:4: http.tls_cert: TLS needs both",
+		"registration: needs [externals]",
+		"server.toml:7: registration.tokens_file:",
+		"registration.profiles: missing",
+		"server.toml:11: nagios.validate_command: cannot split",
+		"nagios.reload_command: missing, and no command_file",
+		"server.toml:12: nagios.stale_state:",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}
