@@ -1,0 +1,602 @@
+package externals
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+// SignatureHeader carries a file's signature in the response that carries
+// the file, so the two always belong together.
+const SignatureHeader = "X-Picket-Signature"
+
+// Defaults for Options.
+const (
+	DefaultTimeout      = 60 * time.Second
+	DefaultRetryMax     = 3
+	DefaultRetryWaitMax = 30 * time.Second
+
+	// retryWaitMin is the first backoff step; it shrinks to RetryWaitMax
+	// when that is smaller.
+	retryWaitMin = time.Second
+	maxRedirects = 5
+)
+
+// Options configure a Puller.
+type Options struct {
+	// URL is the base the host's file is pulled from: URL + host +
+	// ".toml". A missing trailing "/" is added. Plain http is refused
+	// unless PublicKey is set: the file names commands this host runs.
+	URL string
+	// TLS is the client TLS config (RootCAs, client certificate); nil
+	// means Go's defaults. TLS 1.2 is the minimum whatever it says.
+	TLS *tls.Config
+	// PublicKey, when set, makes a valid signature mandatory.
+	PublicKey ed25519.PublicKey
+	// CacheDir holds the last-known-good files; created if missing.
+	CacheDir string
+	// Timeout bounds one Fetch, all retries included; default 60s.
+	Timeout time.Duration
+	// MaxSize bounds the file; default DefaultMaxSize.
+	MaxSize int64
+	// RetryMax is how many times a failed request is retried (connection
+	// errors, 5xx, 429); default 3, negative for none.
+	RetryMax int
+	// RetryWaitMax caps the wait between attempts, including a server's
+	// Retry-After; default 30s.
+	RetryWaitMax time.Duration
+	// Logger gets retries and cache trouble, at debug and warn level.
+	Logger    *slog.Logger
+	UserAgent string
+}
+
+// Puller fetches a host's externals and keeps the last good ones. It is
+// safe for concurrent use; fetches of one host are serialized.
+type Puller struct {
+	base    string // with trailing slash
+	pub     ed25519.PublicKey
+	dir     string
+	timeout time.Duration
+	maxSize int64
+	ua      string
+	log     *slog.Logger
+	client  *retryablehttp.Client
+
+	mu sync.RWMutex // guards the cache files
+
+	hostMu sync.Mutex
+	hosts  map[string]*sync.Mutex
+}
+
+// NewPuller checks o and builds a Puller. It does no I/O.
+func NewPuller(o Options) (*Puller, error) {
+	u, err := url.Parse(o.URL)
+	if err != nil {
+		return nil, fmt.Errorf("externals url: %w", err)
+	}
+	switch {
+	case u.Scheme != "https" && u.Scheme != "http":
+		return nil, fmt.Errorf("externals url %q: want https://host/path/", u.Redacted())
+	case u.Host == "":
+		return nil, fmt.Errorf("externals url %q: no host", u.Redacted())
+	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
+		return nil, fmt.Errorf("externals url %q: the host's file name is appended to the path, so no query or fragment", u.Redacted())
+	case u.Scheme == "http" && o.PublicKey == nil:
+		return nil, fmt.Errorf("externals url %q: plain http without a public key would let anyone on the network choose the commands this host runs; use https or set a public key", u.Redacted())
+	}
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+		if u.RawPath != "" {
+			u.RawPath += "/"
+		}
+	}
+	if o.PublicKey != nil && len(o.PublicKey) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("externals public key is %d bytes, not %d", len(o.PublicKey), ed25519.PublicKeySize)
+	}
+	if o.CacheDir == "" {
+		return nil, errors.New("externals cache directory not set")
+	}
+	if o.Timeout < 0 || o.MaxSize < 0 || o.RetryWaitMax < 0 {
+		return nil, errors.New("externals options: negative timeout, size or wait")
+	}
+	p := &Puller{
+		base:    u.String(),
+		pub:     o.PublicKey,
+		dir:     o.CacheDir,
+		timeout: o.Timeout,
+		maxSize: o.MaxSize,
+		ua:      o.UserAgent,
+		log:     o.Logger,
+		hosts:   map[string]*sync.Mutex{},
+	}
+	if p.timeout == 0 {
+		p.timeout = DefaultTimeout
+	}
+	if p.maxSize == 0 {
+		p.maxSize = DefaultMaxSize
+	}
+	if p.ua == "" {
+		p.ua = "picket"
+	}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	retryMax := o.RetryMax
+	switch {
+	case retryMax == 0:
+		retryMax = DefaultRetryMax
+	case retryMax < 0:
+		retryMax = 0
+	}
+	waitMax := o.RetryWaitMax
+	if waitMax == 0 {
+		waitMax = DefaultRetryWaitMax
+	}
+
+	var tc *tls.Config
+	if o.TLS != nil {
+		tc = o.TLS.Clone()
+	} else {
+		tc = &tls.Config{}
+	}
+	if tc.MinVersion < tls.VersionTLS12 {
+		tc.MinVersion = tls.VersionTLS12
+	}
+	transport := &http.Transport{
+		Proxy: http.ProxyFromEnvironment,
+		// Per attempt, so a dead address still leaves time for retries
+		// within Timeout.
+		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:     tc,
+		TLSHandshakeTimeout: 10 * time.Second,
+		ForceAttemptHTTP2:   true,
+		MaxIdleConns:        4,
+		IdleConnTimeout:     90 * time.Second,
+	}
+	p.client = &retryablehttp.Client{
+		HTTPClient: &http.Client{
+			Transport:     transport,
+			CheckRedirect: checkRedirect,
+		},
+		Logger:       retryLogger{p.log},
+		RetryWaitMin: min(retryWaitMin, waitMax),
+		RetryWaitMax: waitMax,
+		RetryMax:     retryMax,
+		CheckRetry:   retryPolicy,
+		Backoff:      backoff,
+		ErrorHandler: giveUp,
+	}
+	return p, nil
+}
+
+var (
+	errDowngrade     = errors.New("refusing a redirect from https to http")
+	errManyRedirects = fmt.Errorf("stopped after %d redirects", maxRedirects)
+)
+
+// checkRedirect keeps a redirect from taking the request off TLS, where
+// anyone on the path could answer it.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) > maxRedirects {
+		return errManyRedirects
+	}
+	for _, v := range via {
+		if v.URL.Scheme == "https" && req.URL.Scheme != "https" {
+			return fmt.Errorf("%w (to %s)", errDowngrade, req.URL.Redacted())
+		}
+	}
+	return nil
+}
+
+// retryPolicy retries what may go away by itself: connection trouble,
+// 5xx and 429. Any other answer is the server's considered reply.
+func retryPolicy(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	if err != nil {
+		if errors.Is(err, errDowngrade) || errors.Is(err, errManyRedirects) {
+			return false, err
+		}
+		// The library knows which transport errors are permanent (bad
+		// certificate, bad scheme) and returns them unretried.
+		return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
+	}
+	return resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500, nil
+}
+
+// backoff is exponential with jitter (half fixed, half random, so many
+// agents restarted together spread out) and honours Retry-After, both
+// capped at max: the library's default obeys any Retry-After, and one
+// server saying "in an hour" would stall a fetch past its timeout.
+func backoff(lo, hi time.Duration, attempt int, resp *http.Response) time.Duration {
+	if resp != nil {
+		if d, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			return capWait(d, hi)
+		}
+	}
+	d := lo
+	for i := 0; i < attempt && d < hi; i++ {
+		d *= 2
+	}
+	d = capWait(d, hi)
+	if d <= 1 {
+		return d
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+func capWait(d, hi time.Duration) time.Duration {
+	if d > hi {
+		return hi
+	}
+	return d
+}
+
+// retryAfter reads a Retry-After header: seconds or an HTTP date.
+func retryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n < 0 {
+			return 0, false
+		}
+		// Any wait this long is capped later; this only keeps the
+		// multiplication below from overflowing.
+		n = min(n, int64(24*time.Hour/time.Second))
+		return time.Duration(n) * time.Second, true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	return max(t.Sub(now), 0), true
+}
+
+// giveUp turns the last failed attempt into one error saying how often
+// it was tried, and frees the response the library leaves open.
+func giveUp(resp *http.Response, err error, tries int) (*http.Response, error) {
+	if resp != nil {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+		resp.Body.Close()
+		if err == nil {
+			err = fmt.Errorf("server answered %s", resp.Status)
+		}
+	}
+	if err == nil {
+		err = errors.New("request failed")
+	}
+	// The caller names the URL already; url.Error would repeat it.
+	if ue := (*url.Error)(nil); errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return nil, fmt.Errorf("%w (%d %s)", err, tries, plural(tries, "attempt", "attempts"))
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// retryLogger puts the library's messages into the agent's log at debug
+// level: a failed attempt is detail, the Outcome of Fetch is the news.
+type retryLogger struct{ l *slog.Logger }
+
+func (r retryLogger) Error(msg string, kv ...any) { r.l.Debug("externals: "+msg, kv...) }
+func (r retryLogger) Warn(msg string, kv ...any)  { r.l.Debug("externals: "+msg, kv...) }
+func (r retryLogger) Info(msg string, kv ...any)  { r.l.Debug("externals: "+msg, kv...) }
+func (r retryLogger) Debug(msg string, kv ...any) { r.l.Debug("externals: "+msg, kv...) }
+
+// Status is what a Fetch found.
+type Status int
+
+const (
+	// Unchanged: the server confirmed the last known good is current.
+	Unchanged Status = iota + 1
+	// Updated: a new, valid (and verified) file is now the last known
+	// good.
+	Updated
+	// NotFound: the server has no file for this host (404): it is not
+	// registered.
+	NotFound
+	// Rejected: a file came, but is invalid, too large or badly signed,
+	// or could not be stored; the host name itself may be invalid.
+	Rejected
+	// Unreachable: no usable answer: connection errors, timeouts, 5xx
+	// and 429 after retries, or another status than 200, 304 and 404.
+	Unreachable
+)
+
+func (s Status) String() string {
+	switch s {
+	case Unchanged:
+		return "unchanged"
+	case Updated:
+		return "updated"
+	case NotFound:
+		return "not found"
+	case Rejected:
+		return "rejected"
+	case Unreachable:
+		return "unreachable"
+	}
+	return "status(" + strconv.Itoa(int(s)) + ")"
+}
+
+// Outcome is the result of one Fetch.
+type Outcome struct {
+	Status Status
+	// Snapshot is the new last known good for Updated (already stored),
+	// and the last known good with CheckedAt updated for Unchanged; nil
+	// otherwise.
+	Snapshot *Snapshot
+	// Err says why, for NotFound, Rejected and Unreachable, in words fit
+	// for a Nagios service output.
+	Err error
+}
+
+// LastKnownGood returns the host's cached externals, re-parsed, and with
+// a PublicKey set, re-verified: a file the current key does not vouch for
+// (after a key rotation, say) is an error, not a snapshot. With no cache
+// yet, errors.Is(err, fs.ErrNotExist) holds.
+func (p *Puller) LastKnownGood(host string) (*Snapshot, error) {
+	if !ValidHost(host) {
+		return nil, fmt.Errorf("externals: invalid host name %q", host)
+	}
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.load(host)
+}
+
+func (p *Puller) hostLock(host string) *sync.Mutex {
+	p.hostMu.Lock()
+	defer p.hostMu.Unlock()
+	m := p.hosts[host]
+	if m == nil {
+		m = &sync.Mutex{}
+		p.hosts[host] = m
+	}
+	return m
+}
+
+// Fetch asks the server for host's externals, conditionally when a last
+// known good exists, and stores what it gets only if it passes every
+// check. It never returns with the cache partly changed.
+func (p *Puller) Fetch(ctx context.Context, host string) Outcome {
+	if !ValidHost(host) {
+		return Outcome{Status: Rejected, Err: fmt.Errorf("externals: invalid host name %q: letters, digits, '.', '_', '-' only, at most 63", host)}
+	}
+	lock := p.hostLock(host)
+	lock.Lock()
+	defer lock.Unlock()
+
+	parent := ctx
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	// An agent fetches every few minutes; a kept-alive connection would
+	// only hold a goroutine and a socket until the next time.
+	defer p.client.HTTPClient.CloseIdleConnections()
+
+	o := p.fetch(ctx, host)
+	if o.Status == Unreachable && parent.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		o.Err = fmt.Errorf("no complete answer within %v: %w", p.timeout, o.Err)
+	}
+	return o
+}
+
+func (p *Puller) fetch(ctx context.Context, host string) Outcome {
+	fileURL := p.base + host + ".toml"
+	shown := redact(fileURL)
+
+	lkg, err := p.LastKnownGood(host)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		p.log.Warn("externals: ignoring the last known good for this fetch", "host", host, "err", err)
+	}
+	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, fileURL, nil)
+	if err != nil {
+		return Outcome{Status: Unreachable, Err: fmt.Errorf("GET %s: %w", shown, err)}
+	}
+	req.Header.Set("User-Agent", p.ua)
+	// A cache from another URL (the config changed) proves nothing about
+	// what this one serves.
+	if lkg != nil && lkg.Meta.URL == fileURL {
+		if lkg.Meta.ETag != "" {
+			req.Header.Set("If-None-Match", lkg.Meta.ETag)
+		}
+		if lkg.Meta.LastModified != "" {
+			req.Header.Set("If-Modified-Since", lkg.Meta.LastModified)
+		}
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return Outcome{Status: Unreachable, Err: fmt.Errorf("GET %s: %w", shown, err)}
+	}
+	defer resp.Body.Close()
+
+	now := time.Now().UTC()
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusNotModified:
+		if lkg == nil || lkg.Meta.URL != fileURL {
+			return Outcome{Status: Unreachable, Err: fmt.Errorf("GET %s: server answered 304 Not Modified to an unconditional request", shown)}
+		}
+		return p.confirm(lkg, resp, now)
+	case http.StatusNotFound:
+		return Outcome{Status: NotFound, Err: fmt.Errorf("not registered: GET %s: server answered %s", shown, resp.Status)}
+	default:
+		return Outcome{Status: Unreachable, Err: fmt.Errorf("GET %s: server answered %s", shown, resp.Status)}
+	}
+
+	data, err := readLimited(resp, p.maxSize)
+	if err != nil {
+		if tl := (*tooLargeError)(nil); errors.As(err, &tl) {
+			return Outcome{Status: Rejected, Err: fmt.Errorf("%s: %w", shown, err)}
+		}
+		return Outcome{Status: Unreachable, Err: fmt.Errorf("GET %s: reading the body: %w", shown, err)}
+	}
+
+	var sig []byte
+	if p.pub != nil {
+		var o Outcome
+		sig, o = p.signature(ctx, resp, fileURL)
+		if sig == nil {
+			return o
+		}
+		if err := Verify(p.pub, host, data, sig); err != nil {
+			return Outcome{Status: Rejected, Err: fmt.Errorf("%s: %w", shown, err)}
+		}
+	}
+
+	meta := Meta{
+		URL:          fileURL,
+		ETag:         resp.Header.Get("ETag"),
+		LastModified: resp.Header.Get("Last-Modified"),
+		SHA256:       sha256Hex(data),
+		Signed:       p.pub != nil,
+		FetchedAt:    now,
+		CheckedAt:    now,
+	}
+	if lkg != nil && lkg.Meta.SHA256 == meta.SHA256 && lkg.Meta.Signed == meta.Signed {
+		// Same content: keep FetchedAt, but take the validators, so the
+		// next request can be answered with 304.
+		meta.FetchedAt = lkg.Meta.FetchedAt
+		s := *lkg
+		s.Meta = meta
+		if err := p.storeMeta(host, meta); err != nil {
+			p.log.Warn("externals: cannot record the confirmation in the cache", "host", host, "err", err)
+		}
+		return Outcome{Status: Unchanged, Snapshot: &s}
+	}
+
+	f, err := Parse(shown, data, host)
+	if err != nil {
+		return Outcome{Status: Rejected, Err: err}
+	}
+	s := &Snapshot{Host: host, Data: data, File: f, Meta: meta}
+	if err := p.store(s, sig); err != nil {
+		p.log.Error("externals: cannot store a valid file in the cache", "host", host, "dir", p.dir, "err", err)
+		return Outcome{Status: Rejected, Err: fmt.Errorf("%s is valid but cannot be stored in the cache %s (kept the previous one): %w", shown, p.dir, err)}
+	}
+	return Outcome{Status: Updated, Snapshot: s}
+}
+
+// confirm records a 304: the last known good is current.
+func (p *Puller) confirm(lkg *Snapshot, resp *http.Response, now time.Time) Outcome {
+	s := *lkg
+	s.Meta.CheckedAt = now
+	// A 304 may carry updated validators (RFC 9110, 15.4.5).
+	if v := resp.Header.Get("ETag"); v != "" {
+		s.Meta.ETag = v
+	}
+	if v := resp.Header.Get("Last-Modified"); v != "" {
+		s.Meta.LastModified = v
+	}
+	if err := p.storeMeta(lkg.Host, s.Meta); err != nil {
+		p.log.Warn("externals: cannot record the confirmation in the cache", "host", lkg.Host, "err", err)
+	}
+	return Outcome{Status: Unchanged, Snapshot: &s}
+}
+
+// signature takes the file's signature from its response, else from
+// <file>.sig. On failure it returns nil and the Outcome to report.
+func (p *Puller) signature(ctx context.Context, resp *http.Response, fileURL string) ([]byte, Outcome) {
+	if h := resp.Header.Get(SignatureHeader); h != "" {
+		return []byte(h), Outcome{}
+	}
+	sigURL := fileURL + ".sig"
+	shown := redact(sigURL)
+	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, sigURL, nil)
+	if err != nil {
+		return nil, Outcome{Status: Unreachable, Err: fmt.Errorf("GET %s: %w", shown, err)}
+	}
+	req.Header.Set("User-Agent", p.ua)
+	sresp, err := p.client.Do(req)
+	if err != nil {
+		return nil, Outcome{Status: Unreachable, Err: fmt.Errorf("signature required: GET %s: %w", shown, err)}
+	}
+	defer sresp.Body.Close()
+	switch sresp.StatusCode {
+	case http.StatusOK:
+	case http.StatusNotFound:
+		return nil, Outcome{Status: Rejected, Err: fmt.Errorf("signature required, but the server has none: no %s header, and GET %s: %s", SignatureHeader, shown, sresp.Status)}
+	default:
+		return nil, Outcome{Status: Unreachable, Err: fmt.Errorf("signature required: GET %s: server answered %s", shown, sresp.Status)}
+	}
+	sig, err := readLimited(sresp, maxSigSize)
+	if err != nil {
+		if tl := (*tooLargeError)(nil); errors.As(err, &tl) {
+			return nil, Outcome{Status: Rejected, Err: fmt.Errorf("%s: %w", shown, err)}
+		}
+		return nil, Outcome{Status: Unreachable, Err: fmt.Errorf("GET %s: reading the body: %w", shown, err)}
+	}
+	if len(sig) == 0 {
+		return nil, Outcome{Status: Rejected, Err: fmt.Errorf("%s: signature is empty", shown)}
+	}
+	return sig, Outcome{}
+}
+
+// tooLargeError is a body over its limit: the server's content is at
+// fault, not the connection.
+type tooLargeError struct{ limit, length int64 }
+
+func (e *tooLargeError) Error() string {
+	if e.length > 0 {
+		return fmt.Sprintf("larger than %s (Content-Length %d)", formatSize(e.limit), e.length)
+	}
+	return "larger than " + formatSize(e.limit)
+}
+
+// readLimited reads a body of at most limit bytes, refusing a larger one
+// by its Content-Length before reading any of it.
+func readLimited(resp *http.Response, limit int64) ([]byte, error) {
+	if resp.ContentLength > limit {
+		return nil, &tooLargeError{limit, resp.ContentLength}
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, &tooLargeError{limit: limit}
+	}
+	return data, nil
+}
+
+// formatSize writes a limit as people set it: "1 MiB", "4 KiB".
+func formatSize(n int64) string {
+	switch {
+	case n > 0 && n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	case n > 0 && n%(1<<10) == 0:
+		return strconv.FormatInt(n>>10, 10) + " KiB"
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
+}
+
+// redact hides a password written into the URL.
+func redact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return s
+	}
+	return u.Redacted()
+}
