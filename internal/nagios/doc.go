@@ -1,6 +1,6 @@
 // Package nagios talks to a running Nagios (or Icinga 1, Naemon) through
 // its files: it writes external commands to the command file or FIFO, and
-// (later) renders object config for registered hosts and reloads Nagios.
+// it writes the object config of registered hosts and reloads Nagios.
 //
 // # Command lines
 //
@@ -25,10 +25,29 @@
 // without ever blocking, and Queue.Run writes them in batches, holding them
 // across a Nagios restart and retrying with a capped backoff.
 //
+// # Objects
+//
+// Nagios drops passive results for hosts and services it does not know, so
+// `picket server` defines every registered host. RenderHost writes a host
+// that only receives passive results and its services, each passive-only
+// with a freshness threshold, so that a dead agent shows as stale services
+// saying for how long no result came. RenderCommands writes the command
+// Nagios runs when a service goes stale. Objects.Sync makes the objects
+// folder hold exactly the given hosts, runs the validate command (nagios4
+// -v), puts every file back when validation fails, and has Nagios reload
+// (a reload command, or RESTART_PROGRAM through the command file). The
+// validate and reload commands are the only processes the package starts.
+//
 // # On disk
 //
-// The package owns nothing on disk. It appends to the command file named in
-// the configuration and creates it only when asked to (CreateRegular).
+// The package appends to the command file named in the configuration and
+// creates it only when asked to (CreateRegular).
+//
+// It owns the files in the objects folder (Objects.Dir) that start with
+// Header: one <host>.cfg per host and picket-commands.cfg. Files without
+// Header are never touched. While a reload has failed it keeps a hidden
+// marker there, .picket-reload-pending; temporary files are hidden too
+// (.picket-*.tmp), so Nagios never reads a half-written file.
 //
 // # Cancellation
 //
@@ -37,4 +56,10 @@
 // Queue.Run is cancelled, the queue makes one last attempt to flush, bounded
 // by a short grace period, then stops and reports how many queued commands
 // were not written; it starts no goroutine of its own.
+//
+// When the context of Objects.Sync is cancelled before validation passed,
+// Sync kills the running validator with its process group, puts back every
+// file it changed and returns the context's error. Cancelled during the
+// reload, it kills the reload command and leaves the validated files, to be
+// reloaded by the next Sync. Each command is also bounded by Objects.Timeout.
 package nagios
