@@ -44,6 +44,7 @@ func commands() []command {
 		{"run", "run the agent in the foreground: checks on schedule, results to the targets", runRun},
 		{"check", "run checks of the agent config now and print the results", runCheck},
 		{"config", "validate the agent config and print it as the agent runs it", runConfig},
+		{"externals", "validate an externals file (a host's check list) as the agent does", runExternals},
 		{"spool", "show what the spool holds for each target, list or purge it", runSpool},
 		{"send", "send check results over NSCA; a drop-in for send_nsca", runSend},
 		{"server", "run the central side: NSCA receiver into Nagios' command file", runServer},
