@@ -20,7 +20,7 @@ var modTime = time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
 
 // handlerDir makes an externals directory holding web01.toml, with a
 // file beside it (outside) that no request may reach.
-func handlerDir(t *testing.T) (dir string) {
+func handlerDir(t testing.TB) (dir string) {
 	t.Helper()
 	parent := t.TempDir()
 	dir = filepath.Join(parent, "externals")
@@ -298,4 +298,31 @@ func TestWriteFile(t *testing.T) {
 	if err := WriteFile(dir, "../evil", data, nil); err == nil {
 		t.Error("invalid host written")
 	}
+}
+
+// FuzzHandlerPath throws arbitrary decoded paths at the handler: nothing
+// but web01's own files may ever come back.
+func FuzzHandlerPath(f *testing.F) {
+	for _, s := range []string{"web01.toml", "web01.toml.sig", "../x.toml", "/../x.toml", "x.toml", "web01.toml/..", "..\\x.toml", "a/../web01.toml"} {
+		f.Add(s)
+	}
+	dir := handlerDir(f)
+	os.Symlink("../x.toml", filepath.Join(dir, "rel.toml"))
+	_, key := newKey(f)
+	h := &Handler{Dir: dir, Key: key}
+	f.Fuzz(func(t *testing.T, path string) {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.URL.Path = path
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		switch {
+		case rec.Code == 404:
+		case rec.Code == 200 && (path == "web01.toml" || path == "/web01.toml" || path == "web01.toml.sig" || path == "/web01.toml.sig"):
+		default:
+			t.Fatalf("%q: %d %q", path, rec.Code, rec.Body)
+		}
+		if strings.Contains(rec.Body.String(), "outside") {
+			t.Fatalf("%q served a file outside the directory", path)
+		}
+	})
 }

@@ -45,6 +45,7 @@ type Options struct {
 	URL string
 	// TLS is the client TLS config (RootCAs, client certificate); nil
 	// means Go's defaults. TLS 1.2 is the minimum whatever it says.
+	// HTTPS_PROXY and NO_PROXY apply, as to any Go client.
 	TLS *tls.Config
 	// PublicKey, when set, makes a valid signature mandatory.
 	PublicKey ed25519.PublicKey
@@ -60,7 +61,9 @@ type Options struct {
 	// RetryWaitMax caps the wait between attempts, including a server's
 	// Retry-After; default 30s.
 	RetryWaitMax time.Duration
-	// Logger gets retries and cache trouble, at debug and warn level.
+	// Logger gets each attempt and retry at debug level, and trouble
+	// with the cache at warn and error level; the fetch's result itself
+	// is the caller's to log, from the Outcome.
 	Logger    *slog.Logger
 	UserAgent string
 }

@@ -148,3 +148,37 @@ func TestSigningKeyFile(t *testing.T) {
 		t.Errorf("missing: err = %v", err)
 	}
 }
+
+func FuzzParsePublicKey(f *testing.F) {
+	pub, _, _ := GenerateKey()
+	f.Add(FormatPublicKey(pub))
+	f.Add("ed25519:")
+	f.Add("ed25519:====")
+	f.Fuzz(func(t *testing.T, s string) {
+		k, err := ParsePublicKey(s)
+		if err != nil {
+			return
+		}
+		if len(k) != ed25519.PublicKeySize {
+			t.Fatalf("%q gave a %d-byte key", s, len(k))
+		}
+		if again, err := ParsePublicKey(FormatPublicKey(k)); err != nil || !again.Equal(k) {
+			t.Fatalf("%q does not round-trip: %v", s, err)
+		}
+	})
+}
+
+func FuzzVerify(f *testing.F) {
+	pub, key, _ := GenerateKey()
+	data := []byte(sampleTOML)
+	f.Add([]byte(sampleTOML), "web01", Sign(key, "web01", data))
+	f.Add([]byte(""), "h", []byte("\n"))
+	f.Add([]byte("x"), "h", []byte("AAAA\r\nAAAA"))
+	f.Fuzz(func(t *testing.T, d []byte, host string, sig []byte) {
+		err := Verify(pub, host, d, sig)
+		// Only the one signature made here may verify.
+		if err == nil && (host != "web01" || !bytes.Equal(d, data)) {
+			t.Fatalf("forged: host %q, data %q, sig %q", host, d, sig)
+		}
+	})
+}
