@@ -1,0 +1,56 @@
+package autoreg
+
+// Request is what an agent tells the server about itself when it registers.
+// The server names the host, picks its profile and renders its externals
+// from these facts, and keeps them in its registry so that a profile
+// change can be applied later without asking the agent again.
+type Request struct {
+	Hostname     string   `json:"hostname"`
+	FQDN         string   `json:"fqdn"`
+	OS           string   `json:"os"` // runtime.GOOS
+	OSVersion    string   `json:"os_version"`
+	Arch         string   `json:"arch"`
+	Addresses    []string `json:"addresses"`
+	MACs         []string `json:"macs"`
+	AgentVersion string   `json:"agent_version"`
+	Metadata     []string `json:"metadata"`
+	Plugins      []Plugin `json:"plugins"`
+	// Services are the agent's results outside externals (its local
+	// checks, its health services): Nagios drops results for services it
+	// does not know, so the server has to define these too.
+	Services []Service `json:"services"`
+}
+
+// Plugin is one file of the agent's plugin folders.
+type Plugin struct {
+	Name   string `json:"name"`
+	SHA256 string `json:"sha256"` // hex
+}
+
+// Service is one service the agent reports on outside its externals.
+// Durations are whole seconds so that any client can produce them.
+type Service struct {
+	Host            string `json:"host,omitempty"` // empty: the agent's own host
+	Service         string `json:"service"`
+	IntervalSeconds int64  `json:"interval_s,omitempty"`
+	Cron            string `json:"cron,omitempty"`
+	TimeoutSeconds  int64  `json:"timeout_s,omitempty"`
+}
+
+// Response is the server's answer to a successful registration.
+type Response struct {
+	// Host is the name the agent must report under from now on.
+	Host    string `json:"host"`
+	Profile string `json:"profile"`
+	// Status is one of the Status constants.
+	Status  string `json:"status"`
+	Message string `json:"message,omitempty"`
+}
+
+// Values of Response.Status.
+const (
+	StatusCreated   = "created"   // the host's externals file was written for the first time
+	StatusUpdated   = "updated"   // the server's own file was rewritten with new content
+	StatusUnchanged = "unchanged" // the file already held what the profile renders
+	StatusKept      = "kept"      // an administrator edited the file; it was left alone
+)
