@@ -56,6 +56,16 @@ type Assigner struct {
 	mu sync.Mutex
 }
 
+// SetProfiles replaces the profiles (after profiles.toml was edited and
+// loaded again) without racing registrations in flight: each one uses
+// either the old set or the new one throughout. Assign Profiles directly
+// only before the Assigner is in use.
+func (a *Assigner) SetProfiles(p *Profiles) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.Profiles = p
+}
+
 // Register handles one agent's registration; remote is its IP, for the
 // record. Registering again with the same facts gives the same host and
 // profile, and leaves the file alone ("unchanged").

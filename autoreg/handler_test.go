@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -343,7 +344,7 @@ func TestProfileChangeUpdatesFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.a.Profiles = p
+	s.a.SetProfiles(p)
 	if r := s.register(t, req); r.Status != StatusUpdated {
 		t.Fatalf("status %s after a template change", r.Status)
 	}
@@ -468,4 +469,24 @@ func TestNameCollisionIsLogged(t *testing.T) {
 	if !s.logs.contains("another machine with the same name") {
 		t.Errorf("no warning when the MACs changed entirely:\n%s", s.logs)
 	}
+}
+
+func TestSetProfilesWhileRegistering(t *testing.T) {
+	s := newServer(t, HandlerOptions{})
+	p := s.a.Profiles
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() {
+			for j := range 10 {
+				body, _ := json.Marshal(Request{Hostname: fmt.Sprintf("db%d-%d", i, j), OS: "linux"})
+				if w := s.post(string(body), "Bearer "+goodToken, ""); w.Code != http.StatusOK {
+					t.Errorf("status %d: %s", w.Code, w.Body)
+				}
+			}
+		})
+	}
+	for range 20 {
+		s.a.SetProfiles(p)
+	}
+	wg.Wait()
 }
