@@ -12,11 +12,9 @@ require github.com/BurntSushi/toml v1.6.0
 require golang.org/x/sys v0.40.0
 
 require (
+	github.com/hashicorp/go-retryablehttp v0.7.8
 	github.com/mattn/go-shellwords v1.0.16
 	github.com/robfig/cron/v3 v3.0.1
 )
 
-require (
-	github.com/hashicorp/go-cleanhttp v0.5.2 // indirect
-	github.com/hashicorp/go-retryablehttp v0.7.8 // indirect
-)
+require github.com/hashicorp/go-cleanhttp v0.5.2 // indirect

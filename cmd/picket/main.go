@@ -47,7 +47,7 @@ func commands() []command {
 		{"externals", "validate an externals file (a host's check list) as the agent does", runExternals},
 		{"spool", "show what the spool holds for each target, list or purge it", runSpool},
 		{"send", "send check results over NSCA; a drop-in for send_nsca", runSend},
-		{"server", "run the central side: NSCA receiver into Nagios' command file", runServer},
+		{"server", "run the central side: NSCA receiver, externals, registration, Nagios objects", runServer},
 		{"version", "print version, commit and Go version", runVersion},
 	}
 }
@@ -82,7 +82,7 @@ func dispatch(ctx context.Context, args []string, sio stdio) int {
 func usage(w io.Writer) {
 	fmt.Fprintf(w, "Usage: picket <command> [flags]\n\nCommands:\n")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, "\nRun 'picket <command> -h' for the flags of a command.\n")
 }

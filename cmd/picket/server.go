@@ -11,14 +11,37 @@ import (
 )
 
 const serverUsage = `Usage: picket server [--config server.toml] [--nsca-config /etc/nsca.cfg] [--log-level info]
+       picket server keygen --key FILE
+       picket server hosts [--config server.toml] [--json]
+       picket server render [--config server.toml] [--force] [HOST...]
 
-Runs the central side. With --nsca-config, the NSCA receiver takes its
-settings (server_address, server_port, password, decryption_method,
-command_file, max_packet_age) from an nsca daemon's nsca.cfg, so picket can
-replace the daemon without touching Nagios.
+Runs the central side: the NSCA receiver into Nagios' command file, the
+externals folder and the registration endpoint over HTTP(S), and Nagios
+object files for registered hosts, each as the config enables it.
+
+With --nsca-config, the NSCA receiver takes its settings (server_address,
+server_port, password, decryption_method, command_file, max_packet_age)
+from an nsca daemon's nsca.cfg, so picket can replace the daemon without
+touching Nagios.
+
+keygen writes a new externals signing key and prints the public key for
+the agents' [externals] public_key. hosts lists the registered agents.
+render renders registered hosts' externals again from their profiles
+(after a profile changed); files an administrator edited are kept unless
+--force.
 `
 
 func runServer(ctx context.Context, args []string, sio stdio) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "keygen":
+			return runServerKeygen(args[1:], sio)
+		case "hosts":
+			return runServerHosts(args[1:], sio)
+		case "render":
+			return runServerRender(ctx, args[1:], sio)
+		}
+	}
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.SetOutput(sio.err)
 	fs.Usage = func() { fmt.Fprint(sio.err, serverUsage); fs.PrintDefaults() }

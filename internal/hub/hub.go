@@ -13,52 +13,94 @@ import (
 	"github.com/picket-monitoring/picket/nsca"
 )
 
-// Run serves cfg until ctx ends. ready, if not nil, is called with the NSCA
-// listener's address once it accepts connections.
-func Run(ctx context.Context, cfg *Config, logger *slog.Logger, ready func(nscaAddr net.Addr)) error {
-	if cfg.NSCA == nil {
-		return errors.New("nothing to serve: the config has no [nsca] section")
+// Addrs are the addresses picket server listens on, nil for a side the
+// config does not enable.
+type Addrs struct{ NSCA, HTTP net.Addr }
+
+// Run serves cfg until ctx ends: the NSCA receiver, the HTTP side
+// (externals and registration) and the Nagios objects, each if configured.
+// ready, if not nil, is called once every listener accepts connections.
+func Run(ctx context.Context, cfg *Config, logger *slog.Logger, ready func(Addrs)) error {
+	if cfg.NSCA == nil && cfg.HTTP == nil {
+		return errors.New("nothing to serve: the config has neither [nsca] nor [http]")
 	}
-	n := cfg.NSCA
+	var addrs Addrs
+	var starts []func(context.Context) error
+	if cfg.NSCA != nil {
+		run, addr, err := listenNSCA(ctx, cfg.NSCA, logger)
+		if err != nil {
+			return err
+		}
+		addrs.NSCA, starts = addr, append(starts, run)
+	}
+	if cfg.HTTP != nil || cfg.Nagios != nil {
+		side, err := newCentral(cfg, logger)
+		if err != nil {
+			return err
+		}
+		if cfg.HTTP != nil {
+			run, addr, err := side.listen(ctx)
+			if err != nil {
+				return err
+			}
+			addrs.HTTP, starts = addr, append(starts, run)
+		}
+		starts = append(starts, side.maintain)
+	}
+	if ready != nil {
+		ready(addrs)
+	}
+	errs := make(chan error, len(starts))
+	for _, run := range starts {
+		go func() { errs <- run(ctx) }()
+	}
+	var all []error
+	for range starts {
+		all = append(all, <-errs)
+	}
+	return errors.Join(all...)
+}
+
+// listenNSCA opens the NSCA receiver's socket and returns what serves it.
+func listenNSCA(ctx context.Context, n *NSCAConfig, logger *slog.Logger) (func(context.Context) error, net.Addr, error) {
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", n.Listen)
 	if err != nil {
-		return fmt.Errorf("nsca: listen on %s: %w", n.Listen, err)
+		return nil, nil, fmt.Errorf("nsca: listen on %s: %w", n.Listen, err)
 	}
+	run := func(ctx context.Context) error {
+		cf := nagios.NewCommandFile(n.CommandFile)
+		defer cf.Close()
+		queue := nagios.NewQueue(cf, n.QueueSize, logger)
+		srv := &nsca.Server{
+			Method:       n.Method,
+			Password:     n.Password,
+			MaxPacketAge: n.MaxPacketAge.Duration,
+			ReadTimeout:  n.ReadTimeout.Duration,
+			MaxConns:     n.MaxConns,
+			Handler:      &commandWriter{queue: queue, logger: logger},
+			Logger:       logger,
+		}
 
-	cf := nagios.NewCommandFile(n.CommandFile)
-	defer cf.Close()
-	queue := nagios.NewQueue(cf, n.QueueSize, logger)
-	srv := &nsca.Server{
-		Method:       n.Method,
-		Password:     n.Password,
-		MaxPacketAge: n.MaxPacketAge.Duration,
-		ReadTimeout:  n.ReadTimeout.Duration,
-		MaxConns:     n.MaxConns,
-		Handler:      &commandWriter{queue: queue, logger: logger},
-		Logger:       logger,
+		// The queue outlives the receiver: stop taking results first, then
+		// let the queue write what it holds.
+		queueCtx, stopQueue := context.WithCancel(context.WithoutCancel(ctx))
+		defer stopQueue()
+		queueDone := make(chan error, 1)
+		go func() { queueDone <- queue.Run(queueCtx) }()
+
+		logger.Info("picket server: NSCA receiver listening", "addr", ln.Addr().String(),
+			"encryption", n.Method.String(), "command_file", n.CommandFile,
+			"max_packet_age", n.MaxPacketAge.String())
+		stopStats := logStatsEvery(ctx, 5*time.Minute, logger, srv, queue)
+		serveErr := srv.Serve(ctx, ln)
+		stopStats()
+		stopQueue()
+		qerr := <-queueDone
+		logStats(logger, "picket server: stopped", srv, queue)
+		return errors.Join(serveErr, qerr)
 	}
-
-	// The queue outlives the receiver: stop taking results first, then let
-	// the queue write what it holds.
-	queueCtx, stopQueue := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopQueue()
-	queueDone := make(chan error, 1)
-	go func() { queueDone <- queue.Run(queueCtx) }()
-
-	logger.Info("picket server: NSCA receiver listening", "addr", ln.Addr().String(),
-		"encryption", n.Method.String(), "command_file", n.CommandFile,
-		"max_packet_age", n.MaxPacketAge.String())
-	if ready != nil {
-		ready(ln.Addr())
-	}
-	stopStats := logStatsEvery(ctx, 5*time.Minute, logger, srv, queue)
-	serveErr := srv.Serve(ctx, ln)
-	stopStats()
-	stopQueue()
-	qerr := <-queueDone
-	logStats(logger, "picket server: stopped", srv, queue)
-	return errors.Join(serveErr, qerr)
+	return run, ln.Addr(), nil
 }
 
 // commandWriter turns packets into command-file lines. It never blocks the

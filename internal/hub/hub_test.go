@@ -73,7 +73,7 @@ func TestRunWritesCommandFileLines(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan net.Addr, 1)
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, cfg, logger, func(a net.Addr) { addrc <- a }) }()
+	go func() { done <- Run(ctx, cfg, logger, func(a Addrs) { addrc <- a.NSCA }) }()
 	addr := (<-addrc).String()
 
 	c, err := (&nsca.Dialer{Method: nsca.Rijndael128, Password: []byte("secret")}).Dial(ctx, addr)

@@ -1,0 +1,192 @@
+package hub
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/picket-monitoring/picket/autoreg"
+	"github.com/picket-monitoring/picket/externals"
+	"github.com/picket-monitoring/picket/internal/check"
+	"github.com/picket-monitoring/picket/internal/nagios"
+	"github.com/picket-monitoring/picket/poller"
+)
+
+// objectBuilder turns the externals folder and the registry into the
+// Nagios objects of every host: each check of a host's externals, and what
+// its agent reports besides (local checks, its own health services).
+type objectBuilder struct {
+	dir      string
+	registry *autoreg.Registry
+	nagios   *NagiosConfig
+	logger   *slog.Logger
+
+	// good is each host's last valid externals, so that an administrator's
+	// typo does not take a host out of Nagios.
+	good map[string][]check.Check
+}
+
+// build returns every host's objects, and the SHA-256 of each externals
+// file they were made from.
+func (b *objectBuilder) build(now time.Time) ([]nagios.HostObject, map[string]string, error) {
+	if b.good == nil {
+		b.good = map[string][]check.Check{}
+	}
+	ents, err := os.ReadDir(b.dir)
+	if err != nil && !isNotExist(err) {
+		return nil, nil, fmt.Errorf("externals.dir: %w", err)
+	}
+	byHost := map[string]*hostBuild{}
+	get := func(name string) *hostBuild {
+		h := byHost[name]
+		if h == nil {
+			h = &hostBuild{name: name, services: map[string]time.Duration{}}
+			byHost[name] = h
+		}
+		return h
+	}
+	var bad []error
+	present := map[string]bool{}
+	shas := map[string]string{}
+	for _, e := range ents {
+		host, ok := strings.CutSuffix(e.Name(), ".toml")
+		if !ok || !e.Type().IsRegular() || !externals.ValidHost(host) {
+			continue
+		}
+		present[host] = true
+		path := filepath.Join(b.dir, e.Name())
+		checks, sum, err := b.parse(path, host)
+		shas[host] = sum
+		if err != nil {
+			prev, had := b.good[host]
+			if !had {
+				bad = append(bad, err)
+				continue
+			}
+			b.logger.Error("invalid externals file: the host's Nagios objects stay as they were", "err", err)
+			checks = prev
+		} else {
+			b.good[host] = checks
+		}
+		get(host)
+		for _, c := range checks {
+			h := get(c.Host)
+			if c.Host == host && c.HostAddress != "" && c.HostAddress != host {
+				h.address = c.HostAddress
+			}
+			h.services[c.Service] = b.threshold(c.Interval, c.Cron, c.Timeout, now)
+		}
+	}
+	for host := range b.good {
+		if !present[host] {
+			delete(b.good, host)
+		}
+	}
+	if len(bad) > 0 {
+		// Without a valid version there is nothing to keep: leave every
+		// object file alone rather than remove this host's.
+		return nil, nil, errors.Join(bad...)
+	}
+	for _, e := range b.registry.List() {
+		h := get(e.Host)
+		if h.address == "" && len(e.Facts.Addresses) > 0 {
+			h.address = e.Facts.Addresses[0]
+		}
+		for _, s := range e.Facts.Services {
+			target := h
+			if s.Host != "" {
+				target = get(s.Host)
+			}
+			if _, ok := target.services[s.Service]; ok {
+				continue // the externals' definition of it wins
+			}
+			iv := time.Duration(s.IntervalSeconds) * time.Second
+			if iv == 0 && s.Cron == "" {
+				iv = b.nagios.HealthInterval.Duration
+			}
+			target.services[s.Service] = b.threshold(iv, s.Cron, time.Duration(s.TimeoutSeconds)*time.Second, now)
+		}
+	}
+	out := make([]nagios.HostObject, 0, len(byHost))
+	for _, h := range byHost {
+		out = append(out, h.object())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, shas, nil
+}
+
+func (b *objectBuilder) parse(path, host string) ([]check.Check, string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", err
+	}
+	f, err := externals.Parse(path, data, host)
+	if err != nil {
+		return nil, sha256Hex(data), err
+	}
+	return f.Checks, sha256Hex(data), nil
+}
+
+// threshold is how long Nagios waits for a service's next result before it
+// calls it stale: two of the check's gaps (one result may be late or lost
+// without a false alarm), its timeout, and a slack for the spool's flush,
+// the network and Nagios' own freshness sweep. A healthy agent therefore
+// never looks stale, and a dead one does within about two intervals.
+func (b *objectBuilder) threshold(interval time.Duration, cron string, timeout time.Duration, now time.Time) time.Duration {
+	gap := interval
+	if cron != "" {
+		gap = cronGap(cron, now)
+	}
+	return 2*gap + timeout + b.nagios.FreshnessSlack.Duration
+}
+
+// cronGap is the longest wait between two runs of a cron schedule over the
+// next year, or a day when the spec does not parse (it was validated where
+// it came from).
+func cronGap(spec string, now time.Time) time.Duration {
+	s, err := poller.ParseCron(spec)
+	if err != nil {
+		return 24 * time.Hour
+	}
+	var gap time.Duration
+	prev := s.Next(now)
+	end := now.AddDate(1, 0, 0)
+	for i := 0; i < 10000 && prev.Before(end) && !prev.IsZero(); i++ {
+		next := s.Next(prev)
+		if next.IsZero() {
+			break
+		}
+		gap = max(gap, next.Sub(prev))
+		prev = next
+	}
+	if gap == 0 {
+		return 24 * time.Hour
+	}
+	return gap
+}
+
+type hostBuild struct {
+	name, address string
+	services      map[string]time.Duration
+}
+
+func (h *hostBuild) object() nagios.HostObject {
+	o := nagios.HostObject{Name: h.name, Address: h.address}
+	names := make([]string, 0, len(h.services))
+	for n := range h.services {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if n == "" {
+			continue // a host check: the host object itself
+		}
+		o.Services = append(o.Services, nagios.ServiceObject{Name: n, Freshness: h.services[n]})
+	}
+	return o
+}
