@@ -52,7 +52,7 @@ func runRun(ctx context.Context, args []string, sio stdio) int {
 			}
 		}
 	}()
-	if err := agent.Run(ctx, agent.Options{ConfigPath: *cfgPath, Logger: logger, Reload: reload}); err != nil {
+	if err := agent.Run(ctx, agent.Options{ConfigPath: *cfgPath, Logger: logger, Reload: reload, Version: version}); err != nil {
 		logger.Error("agent failed", "err", err)
 		return exitCritical
 	}

@@ -31,6 +31,8 @@ type Options struct {
 	// StatsEvery overrides the config's [health] interval: how often the
 	// poller's figures are logged and reported. 0 keeps the config's.
 	StatsEvery time.Duration
+	// Version is the agent's, sent when it registers.
+	Version string
 }
 
 // Run loads the config and runs the agent until ctx is cancelled. It fails
@@ -41,7 +43,7 @@ func Run(ctx context.Context, o Options) error {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	cfg, err := config.Load(o.ConfigPath)
+	cfg, err := load(o.ConfigPath, "", logger)
 	if err != nil {
 		return err
 	}
@@ -70,7 +72,12 @@ func Run(ctx context.Context, o Options) error {
 		Concurrency: cfg.Concurrency,
 		Logger:      logger.With("component", "poller"),
 	})
-	if err := p.Apply(cfg.Checks); err != nil {
+	ext, err := startExternals(ctx, cfg, o.Version, logger.With("component", "externals"))
+	if err != nil {
+		return fmt.Errorf("%s: %w", cfg.File, err)
+	}
+	defer func() { ext.stop() }()
+	if err := p.Apply(mergeChecks(cfg.Checks, ext.checks(), logger)); err != nil {
 		return fmt.Errorf("%s: %w", cfg.File, err)
 	}
 
@@ -104,15 +111,49 @@ func Run(ctx context.Context, o Options) error {
 	last := time.Now()
 	health := newSpoolerHealth(cfg)
 	health.baseline(sp.Stats())
+	var lastExt check.Result
+	putOwn := func(r check.Result) {
+		if err := sink.Put(ctx, r); err != nil {
+			logger.Error("cannot store the agent's own result", "service", r.Service, "err", err)
+		}
+		if r.State != check.OK {
+			send.wake()
+		}
+	}
+	// reloadAs reads the config again, under the host name a registration
+	// assigned if it did, and restarts the externals for it.
+	reloadAs := func(host string) {
+		next := reload(ctx, cfg, host, ext.checks(), runner, p, send, logger)
+		if next == cfg {
+			return
+		}
+		ext.stop()
+		cfg = next
+		if ext, err = startExternals(ctx, cfg, o.Version, logger.With("component", "externals")); err != nil {
+			logger.Error("externals not started; running the local checks only", "err", err)
+		}
+		applyChecks(cfg, ext, p, logger)
+		sink.forget(mergeChecks(cfg.Checks, ext.checks(), logger))
+		health.configure(cfg)
+	}
 loop:
 	for {
 		select {
 		case <-ctx.Done():
 			break loop
 		case <-o.Reload:
-			cfg = reload(ctx, cfg, runner, p, send, logger)
-			sink.forget(cfg.Checks)
-			health.configure(cfg)
+			reloadAs("")
+		case host := <-ext.renamedTo():
+			logger.Info("the server assigned this agent another host name; reloading under it", "from", cfg.Hostname, "to", host)
+			reloadAs(host)
+		case <-ext.changed():
+			applyChecks(cfg, ext, p, logger)
+			// A change of the externals' state is reported at once, so an
+			// administrator sees a rejected file or the new version now.
+			if r := ext.m.report(time.Now()); cfg.Health.On() && !ext.m.unknown() && (r.State != lastExt.State || r.Output != lastExt.Output) {
+				putOwn(r)
+				lastExt = r
+			}
 		case now := <-healthTick.C:
 			cur := p.Stats()
 			logStats(logger, cur)
@@ -120,23 +161,18 @@ loop:
 			spst := sp.Stats()
 			logSpoolStats(logger, spst, sst)
 			if cfg.Health.On() {
-				results := []check.Result{
-					pollerHealth(cfg.Hostname, cfg.Health.PollerService, prev, cur, now, now.Sub(last)),
-					health.report(now, spst, sst),
-				}
-				for _, r := range results {
-					if err := sink.Put(ctx, r); err != nil {
-						logger.Error("cannot store the agent's own result", "service", r.Service, "err", err)
-					}
-					if r.State != check.OK {
-						send.wake()
-					}
+				putOwn(pollerHealth(cfg.Hostname, cfg.Health.PollerService, prev, cur, now, now.Sub(last)))
+				putOwn(health.report(now, spst, sst))
+				if ext != nil {
+					lastExt = ext.m.report(now)
+					putOwn(lastExt)
 				}
 			}
 			prev, last = cur, now
 		}
 	}
 
+	ext.stop()
 	wg.Wait() // the poller has handed over every result
 	drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
 	defer cancel()
@@ -146,16 +182,43 @@ loop:
 	return nil
 }
 
+// load reads the agent's config under host, or under the name a previous
+// registration assigned, which is the name Nagios knows the host by.
+func load(path, host string, logger *slog.Logger) (*config.Config, error) {
+	cfg, err := config.LoadAs(path, host)
+	if err != nil || host != "" {
+		return cfg, err
+	}
+	if a := assigned(cfg.StateDir); a != "" && a != cfg.Hostname {
+		logger.Info("running under the host name the server assigned at registration", "config", cfg.Hostname, "assigned", a)
+		return config.LoadAs(path, a)
+	}
+	return cfg, nil
+}
+
+// applyChecks hands the poller the local checks and the externals' merged.
+func applyChecks(cfg *config.Config, ext *extRun, p *poller.Poller, logger *slog.Logger) {
+	if err := p.Apply(mergeChecks(cfg.Checks, ext.checks(), logger)); err != nil {
+		logger.Error("check list not applied; the previous one keeps running", "err", err)
+	}
+}
+
 // reload reads the config again and applies what can change while running:
 // the checks (unchanged ones keep their schedule) and the plugin settings.
-// A config that does not load changes nothing.
-func reload(ctx context.Context, old *config.Config, runner *swapRunner, p *poller.Poller, send *senders, logger *slog.Logger) *config.Config {
-	cfg, err := config.Load(old.File)
+// A config that does not load changes nothing. The externals' checks,
+// ext, keep running meanwhile; the caller restarts the externals for the
+// new config.
+func reload(ctx context.Context, old *config.Config, host string, ext []check.Check, runner *swapRunner, p *poller.Poller, send *senders, logger *slog.Logger) *config.Config {
+	cfg, err := load(old.File, host, logger)
 	if err != nil {
 		logger.Error("config reload failed; still running the previous config", "err", err)
 		return old
 	}
-	if err := p.Apply(cfg.Checks); err != nil {
+	if host != old.Hostname && host != "" {
+		// A new name: the old name's externals must not run under it.
+		ext = nil
+	}
+	if err := p.Apply(mergeChecks(cfg.Checks, ext, logger)); err != nil {
 		logger.Error("config reload failed; still running the previous config", "err", err)
 		return old
 	}
