@@ -1,71 +1,68 @@
 #!/usr/bin/env bash
-# make demo: picket server as the NSCA receiver on loopback, the picket agent
-# running real Nagios plugins (when installed) on their schedules and sending
-# the results over NSCA, and the command-file lines Nagios would read.
+# make demo: the whole pipeline on loopback. picket server is the central
+# side (NSCA receiver into a command file, externals, registration with one
+# profile, Nagios object files); picket run starts with no checks at all:
+# it registers, pulls its signed externals, runs real plugins, spools and
+# sends, and the command-file lines Nagios would read scroll by.
+#
+# Ctrl-C stops both cleanly. DEMO_SECONDS=N stops after N seconds (when
+# the terminal is not interactive, after 30 unless it says otherwise).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=./bin/picket
+bin=$PWD/bin/picket
 [ -x "$bin" ] || { echo "demo: $bin missing; run 'make build'"; exit 1; }
+seconds=${DEMO_SECONDS:-}
+if [ -z "$seconds" ] && [ ! -t 0 ]; then seconds=30; fi
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/picket-demo.XXXXXX")
-server_pid=""
-agent_pid=""
+pids=()
 cleanup() {
-  [ -z "$agent_pid" ] || kill "$agent_pid" 2>/dev/null || true
-  [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
-  [ -z "$server_pid" ] || wait "$server_pid" 2>/dev/null || true
+  trap - EXIT INT TERM
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   rm -rf "$dir"
 }
 trap cleanup EXIT
+trap 'echo; echo "== stopping"; exit 0' INT TERM
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo $((20000 + RANDOM % 20000)); }
+wait_log() { # file pattern pid
+  for _ in $(seq 200); do
+    grep -q "$2" "$1" 2>/dev/null && return 0
+    kill -0 "$3" 2>/dev/null || { cat "$1"; return 1; }
+    sleep 0.05
+  done
+  echo "demo: timed out waiting for '$2' in $1"; cat "$1"; return 1
+}
 
 umask 077
-head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/nsca.secret"
-: > "$dir/nagios.cmd"
-cat > "$dir/server.toml" <<TOML
-[nsca]
-listen = "127.0.0.1:0"           # any free port; the log says which
-encryption = "aes256"            # NSCA method 14, Rijndael-128 with a 256-bit key
-password_file = "$dir/nsca.secret"
-command_file = "$dir/nagios.cmd" # a real Nagios has a FIFO here
+mkdir -p "$dir/central/profiles" "$dir/central/objects" "$dir/agent"
+head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/central/nsca.secret"
+cp "$dir/central/nsca.secret" "$dir/agent/nsca.secret"
+token=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
+printf '# one registration token per line\n%s\n' "$token" > "$dir/central/register.tokens"
+printf '%s\n' "$token" > "$dir/agent/register.token"
+: > "$dir/central/nagios.cmd"
+nsca_port=$(free_port); http_port=$(free_port)
+
+echo "== picket server keygen: the key that signs every externals file"
+public_key=$("$bin" server keygen --key "$dir/central/externals.key" 2>/dev/null)
+echo "   $public_key"
+
+# One profile for every Linux host, with plugins a fresh machine has (from
+# monitoring-plugins-basic when installed; the agent says so when not).
+cat > "$dir/central/profiles.toml" <<'TOML'
+templates_dir = "profiles"   # <profile>.toml templates, beside this file
+
+[[rule]]
+profile = "linux"
+os = "linux"
 TOML
-
-echo "== starting picket server (NSCA receiver)"
-"$bin" server --config "$dir/server.toml" 2> "$dir/server.log" &
-server_pid=$!
-addr=""
-for _ in $(seq 100); do
-  addr=$(sed -n 's/.*NSCA receiver listening" addr=\([^ ]*\).*/\1/p' "$dir/server.log")
-  [ -n "$addr" ] && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$dir/server.log"; exit 1; }
-  sleep 0.05
-done
-[ -n "$addr" ] || { echo "demo: server did not start"; cat "$dir/server.log"; exit 1; }
-port=${addr##*:}
-echo "   listening on $addr"
-
-# The agent: real plugins when monitoring-plugins is installed, a drop-in
-# plugin of its own, and two checks that fail on purpose.
-mkdir -p "$dir/plugins.d"
-cat > "$dir/plugins.d/check_demo" <<'SH'
-#!/bin/sh
-echo "DEMO WARNING - first line | a=1;2;3"
-echo "second line of long output"
-echo "third line with a \\ backslash"
-exit 1
-SH
-chmod 755 "$dir/plugins.d/check_demo"
-cat > "$dir/picket.toml" <<TOML
-hostname = "demo-host"
-plugin_dirs = ["/usr/lib/nagios/plugins", "$dir/plugins.d"]
-spool_dir = "$dir/spool"
-
-[[target]]
-address = "$addr"
-encryption = "aes256"
-password_file = "$dir/nsca.secret"
-
+cat > "$dir/central/profiles/linux.toml" <<'TOML'
+# externals of {{.Host}}, rendered from the "linux" profile
 [defaults]
-interval = "2s"
+interval = "5s"
+timeout = "10s"
 
 [[check]]
 service = "load"
@@ -76,55 +73,87 @@ service = "disk_root"
 command = "check_disk -w 10% -c 5% -p /"
 
 [[check]]
-service = "users"
-command = "check_users -w 50 -c 100"
+service = "procs"
+command = "check_procs -w 2000 -c 4000"
 
 [[check]]
-service = "demo"
-command = "check_demo"
-
-[[check]]
-service = "hung_plugin"
-command = "sleep 60"
-shell = true
-timeout = "1s"
-
-[[check]]
-service = "missing_plugin"
-command = "check_not_installed -x"
+service = "registered"
+command = "check_dummy 0 'registered as {{.Host}} ({{.OSVersion}}, {{.Arch}})'"
 TOML
-[ -x /usr/lib/nagios/plugins/check_load ] || echo "   (monitoring-plugins-basic is not installed: load, disk_root and users will say so)"
+cat > "$dir/central/server.toml" <<TOML
+state_dir = "$dir/central/state"
 
-echo "== picket config check picket.toml (effective config, secrets masked)"
-"$bin" config check "$dir/picket.toml" | sed -n '1,12p'
-echo "   ..."
-echo "== picket check --config picket.toml (runs every check once, now)"
-"$bin" check --config "$dir/picket.toml" || echo "   (exit $?: the worst state, as a plugin's)"
+[nsca]
+listen = "127.0.0.1:$nsca_port"
+encryption = "aes256"
+password_file = "$dir/central/nsca.secret"
+command_file = "$dir/central/nagios.cmd"   # a real Nagios has a FIFO here
 
-echo "== picket run --config picket.toml for 4 seconds"
-"$bin" run --config "$dir/picket.toml" 2> "$dir/agent.log" &
-agent_pid=$!
-sleep 4
-echo "   $(wc -l < "$dir/nagios.cmd") results received so far"
+[http]
+listen = "127.0.0.1:$http_port"            # plain HTTP on loopback; set tls_cert and tls_key elsewhere
 
-echo "== the server goes down for 4 seconds; the agent keeps every result in its spool"
-kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
-sleep 4
-"$bin" spool stats --config "$dir/picket.toml" | sed 's/^/   /'
+[externals]
+dir = "$dir/central/externals"
+signing_key = "$dir/central/externals.key"
 
-echo "== the server comes back on $addr; the agent catches up from its spool"
-sed "s/^listen = .*/listen = \"$addr\"/" "$dir/server.toml" > "$dir/server2.toml"
-"$bin" server --config "$dir/server2.toml" 2>> "$dir/server.log" &
-server_pid=$!
-sleep 3
-kill "$agent_pid"; wait "$agent_pid" 2>/dev/null || true; agent_pid=""
-sleep 0.5
-"$bin" spool stats --config "$dir/picket.toml" | sed 's/^/   /'
+[registration]
+tokens_file = "$dir/central/register.tokens"
+profiles = "$dir/central/profiles.toml"
 
-echo "== what Nagios receives in its command file ($dir/nagios.cmd)"
-cat "$dir/nagios.cmd"
-kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
-echo "== picket run log"
-cat "$dir/agent.log"
-echo "== picket server log"
-cat "$dir/server.log"
+[nagios]
+objects_dir = "$dir/central/objects"       # nagios.cfg would include it with cfg_dir
+validate_command = ""                      # e.g. "nagios4 -v /etc/nagios4/nagios.cfg"
+TOML
+
+echo "== starting picket server: NSCA on 127.0.0.1:$nsca_port, HTTP on 127.0.0.1:$http_port"
+"$bin" server --config "$dir/central/server.toml" 2> "$dir/server.log" &
+pids+=($!)
+wait_log "$dir/server.log" "HTTP listening" "${pids[0]}"
+
+cat > "$dir/agent/picket.toml" <<TOML
+# As an installer leaves it: where to send, where to register. No checks.
+plugin_dirs = ["/usr/lib/nagios/plugins"]
+state_dir = "$dir/agent/state"
+
+[[target]]
+address = "127.0.0.1:$nsca_port"
+encryption = "aes256"
+password_file = "$dir/agent/nsca.secret"
+
+[externals]
+url = "http://127.0.0.1:$http_port/externals/"
+$public_key
+interval = "10s"
+
+[autoreg]
+url = "http://127.0.0.1:$http_port/v1/register"
+token_file = "$dir/agent/register.token"
+metadata = ["demo"]
+
+[health]
+interval = "10s"
+TOML
+[ -x /usr/lib/nagios/plugins/check_load ] || echo "   (monitoring-plugins-basic is not installed: the plugin checks will report UNKNOWN, saying what was searched)"
+
+echo "== starting picket run with no externals: it registers, then pulls what it is assigned"
+"$bin" run --config "$dir/agent/picket.toml" 2> "$dir/agent.log" &
+pids+=($!)
+wait_log "$dir/agent.log" "externals updated" "${pids[1]}"
+grep -E 'externals for this host|registering|registered|externals updated' "$dir/agent.log" | sed 's/^time=[^ ]* //; s/^/   agent: /'
+host=$(sed -n 's/.*msg=registered .* host=\([^ ]*\) profile=.*/\1/p' "$dir/agent.log" | head -1)
+echo "== the externals picket server rendered for $host (signed: $(ls "$dir/central/externals" | tr '\n' ' '))"
+sed 's/^/   /' "$dir/central/externals/$host.toml"
+wait_log "$dir/server.log" "Nagios objects updated" "${pids[0]}" >/dev/null || true
+echo "== the Nagios objects it wrote ($dir/central/objects/$host.cfg), first lines"
+sed -n '1,22p' "$dir/central/objects/$host.cfg" 2>/dev/null | sed 's/^/   /'
+"$bin" server hosts --config "$dir/central/server.toml" 2>/dev/null | sed 's/^/   /'
+
+if [ -n "$seconds" ]; then
+  echo "== what Nagios receives in its command file, for $seconds seconds"
+else
+  echo "== what Nagios receives in its command file (Ctrl-C stops)"
+fi
+tail -n +1 -f "$dir/central/nagios.cmd" &
+pids+=($!)
+if [ -n "$seconds" ]; then sleep "$seconds"; else while :; do sleep 1; done; fi
+echo "== stopping"

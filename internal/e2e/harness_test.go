@@ -237,9 +237,13 @@ func waitAccept(d *daemon) error {
 	}
 }
 
-// writeFile writes a file with mode perm, failing the test on error.
+// writeFile writes a file with mode perm, and its folder if need be,
+// failing the test on error.
 func writeFile(tb testing.TB, path, content string, perm os.FileMode) string {
 	tb.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		tb.Fatal(err)
+	}
 	if err := os.WriteFile(path, []byte(content), perm); err != nil {
 		tb.Fatal(err)
 	}

@@ -68,23 +68,33 @@ define service {
 
 // nagios is a real Nagios 4 core with its command FIFO in a temp dir.
 type nagios struct {
-	Dir, CommandFile, StatusFile, LogFile string
+	Dir, Bin, CommandFile, StatusFile, LogFile string
 }
+
+// Config is the nagios.cfg the test wrote.
+func (n *nagios) Config() string { return filepath.Join(n.Dir, "nagios.cfg") }
 
 // startNagios runs Debian's nagios4 in the foreground in its own process
 // group, so that stopping it by pid also stops its worker processes.
 func startNagios(tb testing.TB) *nagios {
 	tb.Helper()
+	return startNagiosWith(tb, nagiosObjects, "")
+}
+
+// startNagiosWith runs Nagios on the given objects, with more nagios.cfg
+// lines (extra) after the test's own.
+func startNagiosWith(tb testing.TB, objects, extra string) *nagios {
+	tb.Helper()
 	bin := peer(tb, "nagios4")
 	peer(tb, "/usr/lib/nagios/plugins/check_dummy")
 	dir := tb.TempDir()
-	n := &nagios{Dir: dir, CommandFile: filepath.Join(dir, "nagios.cmd"),
+	n := &nagios{Dir: dir, Bin: bin, CommandFile: filepath.Join(dir, "nagios.cmd"),
 		StatusFile: filepath.Join(dir, "status.dat"), LogFile: filepath.Join(dir, "nagios.log")}
 	userName, groupName := currentUser(tb)
 	if err := os.Mkdir(filepath.Join(dir, "checkresults"), 0o700); err != nil {
 		tb.Fatal(err)
 	}
-	writeFile(tb, filepath.Join(dir, "objects.cfg"), nagiosObjects, 0o600)
+	writeFile(tb, filepath.Join(dir, "objects.cfg"), objects, 0o600)
 	cfg := writeFile(tb, filepath.Join(dir, "nagios.cfg"), fmt.Sprintf(`log_file=%[1]s/nagios.log
 cfg_file=%[1]s/objects.cfg
 object_cache_file=%[1]s/objects.cache
@@ -109,7 +119,7 @@ execute_host_checks=0
 enable_notifications=0
 use_syslog=0
 illegal_macro_output_chars=~$&|'"<>
-`, dir, userName, groupName), 0o600)
+%[4]s`, dir, userName, groupName, extra), 0o600)
 	if out, err := exec.Command(bin, "-v", cfg).CombinedOutput(); err != nil {
 		tb.Fatalf("nagios4 -v: %v\n%s", err, out)
 	}

@@ -1,0 +1,326 @@
+package e2e
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The central loop with a real Nagios 4: an agent with no externals
+// registers at picket server, which renders its externals from a profile,
+// signs them, writes the Nagios objects, validates them with nagios4 -v and
+// makes Nagios restart; the agent pulls its signed externals, runs real
+// plugins and its results reach Nagios' status.dat. Stopped, the agent's
+// services turn stale within the threshold picket server derived.
+
+// centralBase is what a site's Nagios already defines: the templates the
+// objects picket writes use, and one host of its own.
+const centralBase = `define timeperiod {
+  timeperiod_name 24x7
+  alias 24x7
+  sunday 00:00-24:00
+  monday 00:00-24:00
+  tuesday 00:00-24:00
+  wednesday 00:00-24:00
+  thursday 00:00-24:00
+  friday 00:00-24:00
+  saturday 00:00-24:00
+}
+define command {
+  command_name notify_nobody
+  command_line /bin/true
+}
+define contact {
+  contact_name nobody
+  host_notifications_enabled 0
+  service_notifications_enabled 0
+  host_notification_period 24x7
+  service_notification_period 24x7
+  host_notification_options n
+  service_notification_options n
+  host_notification_commands notify_nobody
+  service_notification_commands notify_nobody
+}
+define host {
+  name generic-host
+  register 0
+  max_check_attempts 1
+  check_period 24x7
+  contacts nobody
+  notification_interval 0
+  notification_period 24x7
+}
+define service {
+  name generic-service
+  register 0
+  max_check_attempts 1
+  check_interval 5
+  retry_interval 1
+  check_period 24x7
+  contacts nobody
+  notification_interval 0
+  notification_period 24x7
+}
+define host {
+  use generic-host
+  host_name nagios-self
+  address 127.0.0.1
+  check_command notify_nobody
+  active_checks_enabled 0
+}
+define service {
+  use generic-service
+  host_name nagios-self
+  service_description self
+  check_command notify_nobody
+  active_checks_enabled 0
+}
+`
+
+// centralProfile checks with plugins every Debian machine with
+// monitoring-plugins-basic has.
+const centralProfile = `[defaults]
+interval = "10s"
+timeout = "5s"
+max_attempts = 1
+
+[[check]]
+service = "load"
+command = "check_load -w 50,50,50 -c 100,100,100"
+
+[[check]]
+service = "root_disk"
+command = "check_disk -w 1% -c 1% -p /"
+
+[[check]]
+service = "registered"
+command = "check_dummy 0 'registered as {{.Host}} on {{.OS}}'"
+`
+
+func TestRegisterIntoNagios(t *testing.T) {
+	needE2E(t)
+	for _, p := range []string{"check_load", "check_disk", "check_dummy"} {
+		peer(t, pluginDir+"/"+p)
+	}
+	dir := t.TempDir()
+	objects := filepath.Join(dir, "objects")
+	if err := os.Mkdir(objects, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ng := startNagiosWith(t, centralBase, fmt.Sprintf(`cfg_dir=%s
+execute_service_checks=1
+check_service_freshness=1
+service_freshness_check_interval=1
+additional_freshness_latency=1
+`, objects))
+
+	// The central side, as an administrator sets it up.
+	keyOut := run(t, nil, picketBin, "server", "keygen", "--key", filepath.Join(dir, "externals.key"))
+	if keyOut.Code != 0 || !strings.HasPrefix(keyOut.Stdout, "public_key = \"ed25519:") {
+		t.Fatalf("picket server keygen: %v", keyOut)
+	}
+	certFile, keyFile := selfSignedCert(t, dir)
+	writeFile(t, filepath.Join(dir, "nsca.secret"), "central-pw\n", 0o600)
+	writeFile(t, filepath.Join(dir, "register.tokens"), "# tokens\nfleet-token-1\n", 0o600)
+	writeFile(t, filepath.Join(dir, "profiles", "linux.toml"), centralProfile, 0o644)
+	writeFile(t, filepath.Join(dir, "profiles.toml"), "templates_dir = \"profiles\"\n\n[[rule]]\nprofile = \"linux\"\nos = \"linux\"\nmetadata = [\"e2e\"]\n", 0o644)
+	httpPort := freePort(t)
+	serverCfg := filepath.Join(dir, "server.toml")
+	server := startDaemon(t, "picket server", picketBin, func(port int) []string {
+		writeFile(t, serverCfg, fmt.Sprintf(`state_dir = %[1]q
+
+[nsca]
+listen = "127.0.0.1:%[2]d"
+encryption = "aes256"
+password_file = "%[1]s/nsca.secret"
+command_file = %[3]q
+
+[http]
+listen = "127.0.0.1:%[4]d"
+tls_cert = %[5]q
+tls_key = %[6]q
+
+[externals]
+dir = "%[1]s/externals"
+signing_key = "%[1]s/externals.key"
+
+[registration]
+tokens_file = "%[1]s/register.tokens"
+profiles = "%[1]s/profiles.toml"
+
+[nagios]
+objects_dir = %[7]q
+validate_command = "%[8]s -v %[9]s"
+freshness_slack = "3s"
+health_interval = "10s"
+scan_interval = "2s"
+`, dir, port, ng.CommandFile, httpPort, certFile, keyFile, objects, ng.Bin, ng.Config()), 0o600)
+		return []string{"server", "--config", serverCfg}
+	})
+
+	// The agent, as an installer leaves it: targets, where to register,
+	// the signing key; no checks and no externals.
+	agentDir := filepath.Join(dir, "agent")
+	writeFile(t, filepath.Join(agentDir, "nsca.secret"), "central-pw\n", 0o600)
+	writeFile(t, filepath.Join(agentDir, "register.token"), "fleet-token-1\n", 0o600)
+	agentCfg := writeFile(t, filepath.Join(agentDir, "picket.toml"), fmt.Sprintf(`hostname = "E2E-Agent"
+plugin_dirs = [%[1]q]
+state_dir = %[2]q
+
+[[target]]
+address = %[3]q
+encryption = "aes256"
+password_file = "%[2]s/nsca.secret"
+
+[externals]
+url = "https://127.0.0.1:%[4]d/externals/"
+ca_file = %[5]q
+%[6]s
+interval = "10s"
+
+[autoreg]
+url = "https://127.0.0.1:%[4]d/v1/register"
+token_file = "%[2]s/register.token"
+metadata = ["e2e"]
+
+[health]
+interval = "10s"
+`, pluginDir, agentDir, server.Addr, httpPort, certFile, strings.TrimSpace(keyOut.Stdout)), 0o600)
+	started := time.Now()
+	agent := startProcess(t, "picket run", picketBin, "run", "--config", agentCfg, "--log-level", "debug")
+
+	// The server lower-cases the name; the agent takes the assignment.
+	const host = "e2e-agent"
+	st := &nagiosStatus{path: ng.StatusFile}
+	for _, svc := range []string{"load", "root_disk", "registered", "picket_poller", "picket_spooler", "picket_externals"} {
+		st.wait(t, 60*time.Second, host, svc, func(f map[string]string) bool { return f["has_been_checked"] == "1" && f["check_type"] == "1" })
+	}
+	reg := st.wait(t, 5*time.Second, host, "registered", nil)
+	if reg["plugin_output"] != "OK: registered as e2e-agent on linux" {
+		t.Errorf("registered: plugin_output %q", reg["plugin_output"])
+	}
+	ext := st.wait(t, 5*time.Second, host, "picket_externals", nil)
+	if !strings.HasPrefix(ext["plugin_output"], "EXTERNALS OK") || ext["current_state"] != "0" {
+		t.Errorf("picket_externals: %q state %s", ext["plugin_output"], ext["current_state"])
+	}
+	// Signed and served: the agent kept a verified copy.
+	if _, err := os.Stat(filepath.Join(agentDir, "externals", host+".toml")); err != nil {
+		t.Errorf("no last-known-good externals: %v", err)
+	}
+	hosts := run(t, nil, picketBin, "server", "hosts", "--config", serverCfg)
+	if hosts.Code != 0 || !regexp.MustCompile(`(?m)^e2e-agent\s+linux\s`).MatchString(hosts.Stdout) {
+		t.Errorf("picket server hosts: %v", hosts)
+	}
+
+	// Healthy for longer than the thresholds: nothing may go stale.
+	threshold := 2*10*time.Second + 5*time.Second + 3*time.Second
+	if d := threshold + 5*time.Second - time.Since(started); d > 0 {
+		time.Sleep(d)
+	}
+	for _, svc := range []string{"load", "registered", "picket_poller"} {
+		if f := st.wait(t, 5*time.Second, host, svc, nil); strings.Contains(f["plugin_output"], "STALE") {
+			t.Errorf("%s went stale while the agent ran: %q", svc, f["plugin_output"])
+		}
+	}
+	log, _ := os.ReadFile(ng.LogFile)
+	for _, l := range strings.Split(string(log), "\n") {
+		if strings.Contains(l, "could not be found") && strings.Contains(l, host) {
+			t.Errorf("Nagios dropped a result of the agent: %s", l)
+		}
+	}
+
+	// Stopped, the agent's services turn stale, saying so, within the
+	// derived threshold (plus Nagios' 1s sweep and 1s latency).
+	agent.Stop()
+	stopped := time.Now()
+	for _, svc := range []string{"load", "registered"} {
+		f := st.wait(t, threshold+20*time.Second, host, svc, func(f map[string]string) bool {
+			return strings.Contains(f["plugin_output"], "STALE")
+		})
+		if f["current_state"] == "0" {
+			t.Errorf("%s stale but OK: %v", svc, f)
+		}
+		if took := time.Since(stopped); took > threshold+10*time.Second {
+			t.Errorf("%s: stale after %v, threshold %v", svc, took.Round(time.Second), threshold)
+		}
+	}
+	if t.Failed() {
+		t.Logf("picket server log:\n%s\nagent log:\n%s", server.Log.String(), agent.Log.String())
+	}
+}
+
+// nagiosStatus reads Nagios' status.dat.
+type nagiosStatus struct{ path string }
+
+var statusBlock = regexp.MustCompile(`(?s)servicestatus \{\n(.*?)\n\s*\}`)
+
+// wait polls until host/service has a block for which ok (nil: any) holds.
+func (s *nagiosStatus) wait(tb testing.TB, timeout time.Duration, host, service string, ok func(map[string]string) bool) map[string]string {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	var last map[string]string
+	for {
+		data, _ := os.ReadFile(s.path)
+		for _, m := range statusBlock.FindAllStringSubmatch(string(data), -1) {
+			f := map[string]string{}
+			for _, l := range strings.Split(m[1], "\n") {
+				k, v, _ := strings.Cut(strings.TrimSpace(l), "=")
+				f[k] = v
+			}
+			if f["host_name"] != host || f["service_description"] != service {
+				continue
+			}
+			last = f
+			if ok == nil || ok(f) {
+				return f
+			}
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("status.dat: %s/%s not as expected within %v; last seen %v", host, service, timeout, last)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// selfSignedCert writes a certificate for 127.0.0.1 and its key.
+func selfSignedCert(tb testing.TB, dir string) (certFile, keyFile string) {
+	tb.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "picket e2e"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	certFile = writeFile(tb, filepath.Join(dir, "server.crt"), string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})), 0o644)
+	keyFile = writeFile(tb, filepath.Join(dir, "server.key"), string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})), 0o600)
+	return certFile, keyFile
+}
