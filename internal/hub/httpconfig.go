@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/mattn/go-shellwords"
@@ -211,6 +210,3 @@ func (c *Config) resolveHTTP(file string, data []byte) error {
 	sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })
 	return &config.Error{Problems: probs}
 }
-
-// commandString is how a command is shown in logs: its argv joined.
-func commandString(argv []string) string { return strings.Join(argv, " ") }
