@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
@@ -10,10 +11,12 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -45,6 +48,9 @@ type central struct {
 	objects  *nagios.Objects // nil without [nagios]
 	builder  *objectBuilder
 	kick     chan struct{}
+	// blamed are the hosts whose LastError a failed objects update set;
+	// the next good one clears them. Owned by syncObjects.
+	blamed map[string]bool
 
 	mu sync.Mutex
 	// waiting are requests held until Nagios knows the objects of the
@@ -186,7 +192,13 @@ func (c *central) mux(ctx context.Context) http.Handler {
 			Dir:    e.Dir,
 			Key:    c.key,
 			Logger: c.logger,
-			Served: func(host, remote string) { c.registry.Seen(host, remote, time.Now()) },
+			Served: func(host, remote string) {
+				// The registry keeps the IP, as a registration does.
+				if ip, _, err := net.SplitHostPort(remote); err == nil {
+					remote = ip
+				}
+				c.registry.Seen(host, remote, time.Now())
+			},
 		}
 		mux.Handle("/externals/", http.StripPrefix("/externals/", c.gate(h)))
 	}
@@ -327,8 +339,15 @@ func (c *central) syncObjects(ctx context.Context) {
 	res, err := c.objects.Sync(ctx, hosts)
 	if err != nil {
 		c.logger.Error("Nagios objects not updated; Nagios keeps the previous ones", "err", err)
-		for _, h := range res.Written {
-			_ = c.registry.SetError(h, err.Error())
+		if ctx.Err() == nil {
+			for _, h := range c.failedHosts(hosts, res) {
+				if c.registry.SetError(h, err.Error()) == nil {
+					if c.blamed == nil {
+						c.blamed = map[string]bool{}
+					}
+					c.blamed[h] = true
+				}
+			}
 		}
 		return
 	}
@@ -337,12 +356,40 @@ func (c *central) syncObjects(ctx context.Context) {
 	c.mu.Unlock()
 	if len(res.Written)+len(res.Removed) > 0 {
 		c.logger.Info("Nagios objects updated", "written", res.Written, "removed", res.Removed, "reloaded", res.Reloaded)
-		for _, h := range res.Written {
-			if _, ok := c.registry.Get(h); ok {
-				_ = c.registry.SetError(h, "")
-			}
+	}
+	// Nagios now has every host's objects, also those of hosts a failed
+	// reload blamed, which a retried reload does not count as written.
+	fixed := slices.Concat(res.Written, slices.Collect(maps.Keys(c.blamed)))
+	c.blamed = nil
+	for _, h := range fixed {
+		if _, ok := c.registry.Get(h); ok {
+			_ = c.registry.SetError(h, "")
 		}
 	}
+}
+
+// failedHosts are the registered hosts a failed Sync concerns: those it
+// wrote before the reload failed, and those whose object file does not
+// hold their objects, since a failed validation put the previous files
+// back (and reports nothing as written).
+func (c *central) failedHosts(hosts []nagios.HostObject, res nagios.SyncResult) []string {
+	out := slices.Clone(res.Written)
+	for _, h := range hosts {
+		if _, ok := c.registry.Get(h.Name); !ok || slices.Contains(out, h.Name) || slices.Contains(res.Foreign, h.Name) {
+			continue
+		}
+		if want, err := nagios.RenderHost(h, c.objects.Options); err == nil {
+			// A registered name is a valid host name, which Sync writes
+			// as <host>.cfg unescaped (but "picket-commands", blamed at
+			// worst).
+			have, err := os.ReadFile(filepath.Join(c.objects.Dir, h.Name+".cfg"))
+			if err == nil && bytes.Equal(have, want) {
+				continue
+			}
+		}
+		out = append(out, h.Name)
+	}
+	return out
 }
 
 // isNotExist is errors.Is(err, fs.ErrNotExist), named for reading.

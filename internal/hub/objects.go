@@ -3,6 +3,7 @@ package hub
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -55,7 +56,7 @@ func (b *objectBuilder) build(now time.Time) ([]nagios.HostObject, map[string]st
 	shas := map[string]string{}
 	for _, e := range ents {
 		host, ok := strings.CutSuffix(e.Name(), ".toml")
-		if !ok || !e.Type().IsRegular() || !externals.ValidHost(host) {
+		if !ok || !externals.ValidHost(host) || !b.isFile(e) {
 			continue
 		}
 		present[host] = true
@@ -120,6 +121,25 @@ func (b *objectBuilder) build(now time.Time) ([]nagios.HostObject, map[string]st
 	return out, shas, nil
 }
 
+// isFile reports whether e is what the externals handler serves: a
+// regular file, or a symlink to one inside the folder (an alias of a
+// host, whose agent needs its objects too).
+func (b *objectBuilder) isFile(e fs.DirEntry) bool {
+	if e.Type().IsRegular() {
+		return true
+	}
+	if e.Type()&fs.ModeSymlink == 0 {
+		return false
+	}
+	root, err := os.OpenRoot(b.dir)
+	if err != nil {
+		return false
+	}
+	defer root.Close()
+	st, err := root.Stat(e.Name())
+	return err == nil && st.Mode().IsRegular()
+}
+
 func (b *objectBuilder) parse(path, host string) ([]check.Check, string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -156,7 +176,8 @@ func cronGap(spec string, now time.Time) time.Duration {
 	var gap time.Duration
 	prev := s.Next(now)
 	end := now.AddDate(1, 0, 0)
-	for i := 0; i < 10000 && prev.Before(end) && !prev.IsZero(); i++ {
+	// At least one gap, also when the next run is over a year away.
+	for i := 0; i < 10000 && (i == 0 || prev.Before(end)) && !prev.IsZero(); i++ {
 		next := s.Next(prev)
 		if next.IsZero() {
 			break
