@@ -26,22 +26,31 @@ func Run(ctx context.Context, cfg *Config, logger *slog.Logger, ready func(Addrs
 	}
 	var addrs Addrs
 	var starts []func(context.Context) error
+	// A side that cannot start closes the socket of one already open.
+	var opened []net.Listener
+	fail := func(err error) error {
+		for _, ln := range opened {
+			ln.Close()
+		}
+		return err
+	}
 	if cfg.NSCA != nil {
-		run, addr, err := listenNSCA(ctx, cfg.NSCA, logger)
+		run, ln, err := listenNSCA(ctx, cfg.NSCA, logger)
 		if err != nil {
 			return err
 		}
-		addrs.NSCA, starts = addr, append(starts, run)
+		opened = append(opened, ln)
+		addrs.NSCA, starts = ln.Addr(), append(starts, run)
 	}
 	if cfg.HTTP != nil || cfg.Nagios != nil {
 		side, err := newCentral(cfg, logger)
 		if err != nil {
-			return err
+			return fail(err)
 		}
 		if cfg.HTTP != nil {
 			run, addr, err := side.listen(ctx)
 			if err != nil {
-				return err
+				return fail(err)
 			}
 			addrs.HTTP, starts = addr, append(starts, run)
 		}
@@ -62,7 +71,7 @@ func Run(ctx context.Context, cfg *Config, logger *slog.Logger, ready func(Addrs
 }
 
 // listenNSCA opens the NSCA receiver's socket and returns what serves it.
-func listenNSCA(ctx context.Context, n *NSCAConfig, logger *slog.Logger) (func(context.Context) error, net.Addr, error) {
+func listenNSCA(ctx context.Context, n *NSCAConfig, logger *slog.Logger) (func(context.Context) error, net.Listener, error) {
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", n.Listen)
 	if err != nil {
@@ -100,7 +109,7 @@ func listenNSCA(ctx context.Context, n *NSCAConfig, logger *slog.Logger) (func(c
 		logStats(logger, "picket server: stopped", srv, queue)
 		return errors.Join(serveErr, qerr)
 	}
-	return run, ln.Addr(), nil
+	return run, ln, nil
 }
 
 // commandWriter turns packets into command-file lines. It never blocks the
