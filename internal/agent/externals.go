@@ -59,6 +59,7 @@ type hostExternals struct {
 	since    time.Time           // first of those failures
 	updated  time.Time           // when snap last changed during this run
 	previous string              // the version snap replaced
+	stale    bool                // in auto-config mode as of the latest fetch
 }
 
 type regState struct {
@@ -220,7 +221,6 @@ func (m *extManager) fetchAll(ctx context.Context) (needReg bool) {
 		}
 		now := m.now()
 		m.mu.Lock()
-		wasStale := m.staleLocked(he, now)
 		he.last, he.fetched = out, true
 		switch out.Status {
 		case externals.Updated:
@@ -248,18 +248,23 @@ func (m *extManager) fetchAll(ctx context.Context) (needReg bool) {
 			}
 			m.logger.Log(ctx, lvl, msg, "host", he.host, "status", out.Status.String(), "err", out.Err)
 		}
+		// Staleness is compared with the previous fetch's: a failed
+		// fetch leaves snap as it was, so it never turns stale within
+		// one. A start with stale externals on disk enters the mode too.
+		stale := m.staleLocked(he, now)
 		if i == 0 {
 			switch {
 			case out.Status == externals.NotFound:
 				needReg = true
 			case he.snap == nil && !m.reg.done:
 				needReg = true
-			case !wasStale && m.staleLocked(he, now):
+			case stale && !he.stale:
 				m.logger.Error("externals stale: auto-config mode, running local checks only", "host", he.host,
 					"max_stale", m.cfg.Externals.MaxStale.String())
 				needReg = true
 			}
 		}
+		he.stale = stale
 		m.mu.Unlock()
 	}
 	return needReg
@@ -275,6 +280,9 @@ func (m *extManager) register(ctx context.Context) (string, bool) {
 	req := m.facts(ctx)
 	m.logger.Info("registering", "url", m.cfg.Autoreg.URL, "host", req.Hostname, "plugins", len(req.Plugins))
 	resp, err := m.client.Register(ctx, req)
+	// Registrations are rare: a kept-alive connection would only hold a
+	// socket and the transport's goroutines past the manager's end.
+	m.client.HTTP.CloseIdleConnections()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.reg.active = false
@@ -283,7 +291,13 @@ func (m *extManager) register(ctx context.Context) (string, bool) {
 		return "", false
 	}
 	m.reg.done, m.reg.assigned, m.reg.attempts = true, resp.Host, m.reg.attempts+1
-	if err := autoreg.SaveAssignment(m.regPath, resp); err != nil {
+	// On a first start nothing may have created state_dir yet (the
+	// externals cache is made at the first successful pull).
+	err = os.MkdirAll(filepath.Dir(m.regPath), 0o700)
+	if err == nil {
+		err = autoreg.SaveAssignment(m.regPath, resp)
+	}
+	if err != nil {
 		m.logger.Error("cannot keep the registration's answer; it will be asked again at the next start", "err", err)
 	}
 	return resp.Host, true
