@@ -125,6 +125,9 @@ func Run(ctx context.Context, o Options) error {
 	reloadAs := func(host string) {
 		next := reload(ctx, cfg, host, ext.checks(), runner, p, send, logger)
 		if next == cfg {
+			if host != "" {
+				logger.Error("externals stopped: the config does not load under the assigned host name; fix it and send SIGHUP", "host", host)
+			}
 			return
 		}
 		ext.stop()

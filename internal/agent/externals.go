@@ -156,6 +156,12 @@ func assigned(stateDir string) string {
 
 func (m *extManager) changed() <-chan struct{} { return m.notify }
 
+func (m *extManager) regErr() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.reg.err
+}
+
 // unknown reports whether the central side cannot know this host yet: it
 // has never been registered nor given externals. A result sent now would
 // only make Nagios log "could not be found".
@@ -186,15 +192,24 @@ func (m *extManager) run(ctx context.Context) (rename string) {
 		// Right after a registration the server should know the host; if
 		// it still says 404, asking again at once would only spin.
 		if needReg && m.client != nil && !justRegistered {
-			host, ok := m.register(ctx)
-			if !ok {
+			// A round of attempts is bounded, so a server that keeps
+			// refusing does not stop the pulls (of the last-known-good's
+			// confirmation, of monitored hosts) in between.
+			iv := m.cfg.Externals.Interval.Duration
+			regCtx, cancel := context.WithTimeout(ctx, 2*max(iv, m.cfg.Autoreg.MaxBackoff.Duration))
+			host, ok := m.register(regCtx)
+			cancel()
+			if ctx.Err() != nil {
 				return ""
 			}
-			if host != m.cfg.Hostname {
-				return host
+			if ok {
+				if host != m.cfg.Hostname {
+					return host
+				}
+				justRegistered = true
+				continue // pull what the registration assigned, now
 			}
-			justRegistered = true
-			continue // pull what the registration assigned, now
+			m.logger.Warn("not registered yet; pulling again before the next round of attempts", "err", m.regErr())
 		}
 		justRegistered = false
 		// Jitter keeps a fleet restarted at once from pulling in step.

@@ -79,12 +79,11 @@ func (m *extManager) report(now time.Time) check.Result {
 			}
 		}
 	}
-	if m.reg.active {
-		msg := "registering at " + m.cfg.Autoreg.URL
-		if m.reg.err != "" {
-			msg += " (" + m.reg.err + ")"
-		}
-		raise(check.Warning, msg)
+	switch {
+	case m.reg.active:
+		raise(check.Warning, "registering at "+m.cfg.Autoreg.URL)
+	case m.reg.err != "" && !m.reg.done:
+		raise(check.Warning, "registration at "+m.cfg.Autoreg.URL+" failed ("+m.reg.err+"); trying again")
 	}
 	summary := fmt.Sprintf("%d externals checks", total)
 	if len(m.hosts) > 1 {
