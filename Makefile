@@ -7,12 +7,23 @@ COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 GO      ?= go
 BIN     := bin/picket
+# Package version: the last v* tag, plus the commits since it (0.0.0 before
+# the first tag). MSI takes only its numeric x.y.z prefix.
+PKG_VERSION ?= $(shell v=$$(git describe --tags --match 'v[0-9]*' 2>/dev/null | sed -e 's/^v//' -e 's/-\([0-9]*\)-g/+\1.g/'); echo $${v:-0.0.0})
+# Packages carry this date on every file, so two builds of one commit are
+# byte-identical.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+export SOURCE_DATE_EPOCH
+# nfpm is pinned at v2.45.2: newer versions depend on modules the Go module
+# proxy we build with refuses.
+NFPM    ?= $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
+export NFPM
 PEERS   := nsca send_nsca nagios4 $(addprefix /usr/lib/nagios/plugins/,check_tcp check_dummy check_load check_disk check_procs)
 
-.PHONY: help build test unit peers demo bench lint cross clean
+.PHONY: help build test unit peers demo bench lint cross package clean
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
 build: ## build bin/picket (static, CGO_ENABLED=0)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/picket
@@ -47,6 +58,13 @@ cross: ## build for linux/amd64, linux/arm64, windows/amd64, darwin/arm64 into d
 	  echo "  $$os/$$arch"; \
 	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/picket-$$os-$$arch$$ext ./cmd/picket || exit 1; \
 	done
+
+package: cross ## deb and rpm (amd64, arm64) and the Windows MSI into dist/
+	@for arch in amd64 arm64; do \
+	  VERSION=$(PKG_VERSION) ARCH=$$arch BIN=dist/picket-linux-$$arch OUT=dist packaging/linux/build.sh || exit 1; \
+	done
+	VERSION=$(PKG_VERSION) BIN=dist/picket-windows-amd64.exe OUT=dist packaging/windows/build.sh
+	@ls -l dist/*.deb dist/*.rpm dist/*.msi
 
 clean: ## remove build outputs
 	rm -rf bin dist .bench.out
