@@ -64,7 +64,7 @@ func runConfig(ctx context.Context, args []string, sio stdio) int {
 		}
 	}
 	if len(cfg.Targets) == 0 {
-		fmt.Fprintf(sio.err, "%s: warning: no [[target]]: picket run has nowhere to send results\n", cfg.File)
+		fmt.Fprintf(sio.err, "%s: warning: no [[target]]: picket run keeps results in the spool until one is configured\n", cfg.File)
 		warnings++
 	}
 	if warnings > 0 && *strict {

@@ -15,8 +15,6 @@ import (
 	"github.com/picket-monitoring/picket/poller"
 )
 
-var errNoTargets = errors.New("no [[target]] in the config: results have nowhere to go")
-
 // drainTimeout is how long a stopping agent keeps sending what it holds;
 // what is left stays in the spool for the next start.
 const drainTimeout = 5 * time.Second
@@ -48,7 +46,10 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	if len(cfg.Targets) == 0 {
-		return fmt.Errorf("%s: %w", cfg.File, errNoTargets)
+		// An installer may start the service before anyone configured it:
+		// run, keep what the checks report, and deliver it once a reload
+		// brings a target.
+		logger.Warn("no [[target]] in the config: results stay in the spool until one is configured", "config", cfg.File)
 	}
 	sp, err := OpenSpool(cfg, logger.With("component", "spool"), false)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -101,14 +102,19 @@ spool_dir = "` + filepath.Join(dir, "spool") + `"
 [macros]
 USER2 = "` + filepath.Join(dir, "count") + `"
 
-[[target]]
-address = "` + target + `"
-encryption = "none"
-` + rest
+` + targetBlock(target) + rest
 	if err := os.WriteFile(cfg, []byte(src), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return cfg
+}
+
+// targetBlock is a [[target]] for addr, or nothing for "".
+func targetBlock(addr string) string {
+	if addr == "" {
+		return ""
+	}
+	return "[[target]]\naddress = \"" + addr + "\"\nencryption = \"none\"\n"
 }
 
 // runAgent runs the agent in-process until the returned stop is called.
@@ -190,11 +196,31 @@ func TestRunReloadSwitchesTargets(t *testing.T) {
 	}
 }
 
-func TestRunRefusesConfigWithoutTargets(t *testing.T) {
-	cfg := filepath.Join(t.TempDir(), "picket.toml")
-	os.WriteFile(cfg, []byte("hostname = \"web01\"\n"), 0o600)
-	err := Run(context.Background(), Options{ConfigPath: cfg})
-	if err == nil || !strings.Contains(err.Error(), "no [[target]]") {
-		t.Errorf("err = %v", err)
+// An agent installed before anyone configured a target runs and keeps its
+// results; the first target a reload brings gets all of them, in order.
+func TestRunWithoutTargetsKeepsResultsForTheFirst(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, "", counterCheck+"\n[health]\nenabled = false\n")
+	reload := make(chan struct{}, 1)
+	stop := runAgent(t, Options{ConfigPath: cfg, Reload: reload})
+	defer stop()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		b, _ := os.ReadFile(filepath.Join(dir, "count"))
+		if n, _ := strconv.Atoi(strings.TrimSpace(string(b))); n >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the check ran %q times without a target", b)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	rcv := startReceiver(t, "127.0.0.1:0")
+	writeConfig(t, dir, rcv.addr, counterCheck+"\n[health]\nenabled = false\n")
+	reload <- struct{}{}
+	for i, p := range rcv.wait(t, 2) {
+		if want := fmt.Sprintf("RUN %d", i+1); p.Output != want {
+			t.Fatalf("packet %d = %q, want %q: the results from before the target were lost", i, p.Output, want)
+		}
 	}
 }

@@ -13,7 +13,9 @@ import (
 )
 
 // senders owns the running spooler, so that a reload can replace it with
-// one for new targets while the poller keeps appending to the spool.
+// one for new targets while the poller keeps appending to the spool. With
+// no target there is no spooler: results wait in the spool, and the first
+// target a reload adds starts from the oldest of them.
 type senders struct {
 	spool  *spool.Spool
 	logger *slog.Logger
@@ -25,6 +27,9 @@ type senders struct {
 }
 
 func (s *senders) start(ctx context.Context, cfg *config.Config) error {
+	if len(cfg.Targets) == 0 {
+		return nil
+	}
 	sp, err := newSpooler(cfg, s.spool, s.logger)
 	if err != nil {
 		return err
@@ -35,6 +40,11 @@ func (s *senders) start(ctx context.Context, cfg *config.Config) error {
 
 func (s *senders) launch(ctx context.Context, sp *spooler.Spooler, cfg *config.Config) {
 	syncCursors(s.spool, cfg.Targets, s.logger)
+	if sp == nil {
+		s.cur.Store(nil)
+		s.cancel, s.done = nil, nil
+		return
+	}
 	// The senders outlive ctx: they stop after the poller, when
 	// stopAndFlush says so.
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -54,14 +64,24 @@ func (s *senders) launch(ctx context.Context, sp *spooler.Spooler, cfg *config.C
 func (s *senders) restart(ctx context.Context, cfg *config.Config) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sp, err := newSpooler(cfg, s.spool, s.logger)
-	if err != nil {
-		return err
+	var sp *spooler.Spooler
+	if len(cfg.Targets) > 0 {
+		var err error
+		if sp, err = newSpooler(cfg, s.spool, s.logger); err != nil {
+			return err
+		}
 	}
-	s.cancel()
-	<-s.done
+	s.stop()
 	s.launch(ctx, sp, cfg)
 	return nil
+}
+
+// stop ends the running spooler, if any; the caller holds mu.
+func (s *senders) stop() {
+	if s.cancel != nil {
+		s.cancel()
+		<-s.done
+	}
 }
 
 func (s *senders) wake() {
@@ -70,16 +90,24 @@ func (s *senders) wake() {
 	}
 }
 
-func (s *senders) stats() spooler.Stats { return s.cur.Load().Stats() }
+// stats is the zero Stats while there is no target.
+func (s *senders) stats() spooler.Stats {
+	if sp := s.cur.Load(); sp != nil {
+		return sp.Stats()
+	}
+	return spooler.Stats{}
+}
 
 // stopAndFlush stops the senders, then makes one last pass to send what the
 // poller handed over on its way out, until ctx ends.
 func (s *senders) stopAndFlush(ctx context.Context) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.cancel()
-	<-s.done
+	s.stop()
 	sp := s.cur.Load()
+	if sp == nil {
+		return
+	}
 	if err := sp.Flush(ctx); err != nil {
 		s.logger.Warn("results not sent before stopping; they stay in the spool for the next start", "err", err)
 	}
