@@ -10,15 +10,21 @@ import (
 
 	"github.com/picket-monitoring/picket/internal/agent"
 	"github.com/picket-monitoring/picket/internal/config"
+	"github.com/picket-monitoring/picket/internal/logs"
 )
 
-const runUsage = `Usage: picket run [--config FILE] [--log-level info]
+const runUsage = `Usage: picket run [--config FILE] [--log-level LEVEL]
 
 Runs the agent in the foreground: the checks of the config on their
 schedules, results sent to every [[target]]. SIGINT or SIGTERM stops it
 (plugins still running are killed and reported as interrupted); SIGHUP
 reads the config again and applies its checks without a restart. A config
 that fails to reload is logged and the running one kept.
+
+Logs follow the config's [log] section (stderr by default, which is the
+journal under systemd); --log-level overrides its levels. Started by the
+Windows service control manager, picket run is the service (see picket
+service) and logs to the Event Log unless [log] names a file.
 `
 
 func runRun(ctx context.Context, args []string, sio stdio) int {
@@ -26,15 +32,43 @@ func runRun(ctx context.Context, args []string, sio stdio) int {
 	fs.SetOutput(sio.err)
 	fs.Usage = func() { fmt.Fprint(sio.err, runUsage); fs.PrintDefaults() }
 	cfgPath := fs.String("config", config.DefaultPath(), "agent config")
-	level := fs.String("log-level", "info", "debug, info, warn or error")
+	level := fs.String("log-level", "", "debug, info, warn or error (default: the config's [log] level)")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return exitUsage
 	}
-	logger, err := newLogger(sio.err, *level)
+	if level := *level; level != "" {
+		if _, err := logs.ParseLevel(level); err != nil {
+			fmt.Fprintf(sio.err, "picket run: --log-level: %v\n", err)
+			return exitUsage
+		}
+	}
+	if underServiceManager() {
+		return runAsService(serviceName(false), sio, func(ctx context.Context, sink logs.EventSink) int {
+			return runAgent(ctx, *cfgPath, *level, sio, sink)
+		})
+	}
+	return runAgent(ctx, *cfgPath, *level, sio, nil)
+}
+
+// runAgent runs the agent until ctx ends; sink is the Event Log of a
+// Windows service, else nil.
+func runAgent(ctx context.Context, cfgPath, level string, sio stdio, sink logs.EventSink) int {
+	// The [log] section decides where even the first lines go. A config
+	// that does not load is reported by agent.Run below, through the
+	// default logger.
+	var sec config.Log
+	if c, err := config.Load(cfgPath); err == nil {
+		sec = c.Log
+	} else {
+		sec.Resolve(func(string, string) {})
+	}
+	logger, err := openLogs(sec, level, sio.err, sink)
 	if err != nil {
-		fmt.Fprintf(sio.err, "picket run: --log-level: %v\n", err)
+		fmt.Fprintf(sio.err, "picket run: %v\n", err)
 		return exitUsage
 	}
+	defer logger.Close()
+
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -52,7 +86,14 @@ func runRun(ctx context.Context, args []string, sio stdio) int {
 			}
 		}
 	}()
-	if err := agent.Run(ctx, agent.Options{ConfigPath: *cfgPath, Logger: logger, Reload: reload, Version: version}); err != nil {
+	err = agent.Run(ctx, agent.Options{
+		ConfigPath: cfgPath,
+		Logger:     logger.Logger,
+		Reload:     reload,
+		Version:    version,
+		OnConfig:   followLevels(logger, level, sec),
+	})
+	if err != nil {
 		logger.Error("agent failed", "err", err)
 		return exitCritical
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/picket-monitoring/picket/internal/hub"
+	"github.com/picket-monitoring/picket/internal/logs"
 	"github.com/picket-monitoring/picket/nsca"
 )
 
@@ -47,14 +48,15 @@ func runServer(ctx context.Context, args []string, sio stdio) int {
 	fs.Usage = func() { fmt.Fprint(sio.err, serverUsage); fs.PrintDefaults() }
 	cfgFile := fs.String("config", "", "server config (default "+hub.DefaultConfigPath+" unless --nsca-config is given)")
 	nscaCfg := fs.String("nsca-config", "", "take the NSCA receiver's settings from this nsca.cfg")
-	level := fs.String("log-level", "info", "debug, info, warn or error")
+	level := fs.String("log-level", "", "debug, info, warn or error (default: the config's [log] level)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
-	logger, err := newLogger(sio.err, *level)
-	if err != nil {
-		fmt.Fprintf(sio.err, "picket server: --log-level: %v\n", err)
-		return exitUsage
+	if *level != "" {
+		if _, err := logs.ParseLevel(*level); err != nil {
+			fmt.Fprintf(sio.err, "picket server: --log-level: %v\n", err)
+			return exitUsage
+		}
 	}
 
 	cfg := &hub.Config{}
@@ -69,28 +71,47 @@ func runServer(ctx context.Context, args []string, sio stdio) int {
 			return exitCritical
 		}
 		cfg = c
+	} else {
+		cfg.Log.Resolve(func(string, string) {})
 	}
-	if *nscaCfg != "" {
+	if underServiceManager() {
+		return runAsService(serviceName(true), sio, func(ctx context.Context, sink logs.EventSink) int {
+			return serve(ctx, cfg, *nscaCfg, *level, sio, sink)
+		})
+	}
+	return serve(ctx, cfg, *nscaCfg, *level, sio, nil)
+}
+
+// serve runs the central side until ctx ends; sink is the Event Log of a
+// Windows service, else nil.
+func serve(ctx context.Context, cfg *hub.Config, nscaCfg, level string, sio stdio, sink logs.EventSink) int {
+	logger, err := openLogs(cfg.Log, level, sio.err, sink)
+	if err != nil {
+		fmt.Fprintf(sio.err, "picket server: %v\n", err)
+		return exitUsage
+	}
+	defer logger.Close()
+	if nscaCfg != "" {
 		if cfg.NSCA != nil {
 			fmt.Fprintf(sio.err, "picket server: both %s [nsca] and --nsca-config configure the receiver; use one\n", cfg.File)
 			return exitUsage
 		}
-		sc, err := nsca.ReadServerConfigFile(*nscaCfg)
+		sc, err := nsca.ReadServerConfigFile(nscaCfg)
 		if err == nil {
 			cfg.NSCA, err = hub.FromNSCAConfig(sc)
 		}
 		if err != nil {
-			fmt.Fprintf(sio.err, "picket server: %s: %v\n", *nscaCfg, err)
+			fmt.Fprintf(sio.err, "picket server: %s: %v\n", nscaCfg, err)
 			return exitCritical
 		}
-		if st, err := os.Stat(*nscaCfg); err == nil && st.Mode().Perm()&0o004 != 0 && len(sc.Password) > 0 {
-			logger.Warn("nsca.cfg holds the NSCA password and is readable by every user; chmod o-r it", "file", *nscaCfg)
+		if st, err := os.Stat(nscaCfg); err == nil && st.Mode().Perm()&0o004 != 0 && len(sc.Password) > 0 {
+			logger.Warn("nsca.cfg holds the NSCA password and is readable by every user; chmod o-r it", "file", nscaCfg)
 		}
 		if len(sc.Ignored) > 0 {
-			logger.Info("nsca.cfg options with no effect on picket", "file", *nscaCfg, "options", sc.Ignored)
+			logger.Info("nsca.cfg options with no effect on picket", "file", nscaCfg, "options", sc.Ignored)
 		}
 	}
-	if err := hub.Run(ctx, cfg, logger, nil); err != nil {
+	if err := hub.Run(ctx, cfg, logger.Logger, nil); err != nil {
 		logger.Error("picket server failed", "err", err)
 		return exitCritical
 	}

@@ -31,6 +31,9 @@ type Options struct {
 	StatsEvery time.Duration
 	// Version is the agent's, sent when it registers.
 	Version string
+	// OnConfig, when set, sees each config the agent starts or reloads
+	// with (the caller's log levels follow [log]).
+	OnConfig func(*config.Config)
 }
 
 // Run loads the config and runs the agent until ctx is cancelled. It fails
@@ -44,6 +47,9 @@ func Run(ctx context.Context, o Options) error {
 	cfg, err := load(o.ConfigPath, "", logger)
 	if err != nil {
 		return err
+	}
+	if o.OnConfig != nil {
+		o.OnConfig(cfg)
 	}
 	if len(cfg.Targets) == 0 {
 		// An installer may start the service before anyone configured it:
@@ -133,6 +139,9 @@ func Run(ctx context.Context, o Options) error {
 		}
 		ext.stop()
 		cfg = next
+		if o.OnConfig != nil {
+			o.OnConfig(cfg)
+		}
 		if ext, err = startExternals(ctx, cfg, o.Version, logger.With("component", "externals")); err != nil {
 			logger.Error("externals not started; running the local checks only", "err", err)
 		}

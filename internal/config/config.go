@@ -51,6 +51,7 @@ type Config struct {
 	Externals Externals     `toml:"externals"`
 	Autoreg   Autoreg       `toml:"autoreg"`
 	Health    Health        `toml:"health"`
+	Log       Log           `toml:"log"`
 	Macros    Macros        `toml:"macros"`
 	Defaults  CheckDefaults `toml:"defaults"`
 	CheckList []CheckSpec   `toml:"check"`
@@ -181,6 +182,7 @@ func parse(file string, data []byte, hostname string) (*Config, error) {
 	c.applyDefaults(probs)
 	c.applySpoolDefaults(probs)
 	c.applyExternalsDefaults(probs)
+	c.Log.Resolve(probs.add)
 	c.checkTargets(probs)
 	c.checkGroups(probs)
 	c.checkRunner(probs)

@@ -31,6 +31,7 @@ func (c *Config) Effective(showMacros bool) ([]byte, error) {
 		Spool:               c.Spool,
 		Externals:           c.Externals,
 		Autoreg:             c.Autoreg,
+		Log:                 c.Log,
 		Macros:              map[string]string{},
 		Health: effHealth{
 			Enabled:          c.Health.On(),
@@ -107,6 +108,7 @@ type effective struct {
 	Health              effHealth           `toml:"health"`
 	Externals           Externals           `toml:"externals,omitempty"`
 	Autoreg             Autoreg             `toml:"autoreg,omitempty"`
+	Log                 Log                 `toml:"log"`
 	Checks              []effCheck          `toml:"check,omitempty"`
 }
 

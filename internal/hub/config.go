@@ -22,6 +22,7 @@ type Config struct {
 	Externals    *ExternalsConfig    `toml:"externals"`
 	Registration *RegistrationConfig `toml:"registration"`
 	Nagios       *NagiosConfig       `toml:"nagios"`
+	Log          config.Log          `toml:"log"`
 
 	File string `toml:"-"`
 }
@@ -62,6 +63,13 @@ func LoadConfig(path string) (*Config, error) {
 	c := &Config{File: path}
 	if err := config.Decode(path, data, c); err != nil {
 		return nil, err
+	}
+	var probs []config.Problem
+	c.Log.Resolve(func(field, msg string) {
+		probs = append(probs, config.Problem{File: path, Line: config.FieldLine(data, field), Field: field, Msg: msg})
+	})
+	if len(probs) > 0 {
+		return nil, &config.Error{Problems: probs}
 	}
 	if c.NSCA != nil {
 		if err := c.NSCA.resolve(path); err != nil {

@@ -36,6 +36,10 @@ func TestLoadConfigProblems(t *testing.T) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
 	}
+	p = writeFile(t, dir, "log.toml", "[http]\nlisten = \"127.0.0.1:0\"\n\n[log]\nlevel = \"loud\"\n", 0o600)
+	if _, err := LoadConfig(p); err == nil || !strings.Contains(err.Error(), `log.toml:5: log.level: "loud" is not a level`) {
+		t.Errorf("err = %v", err)
+	}
 	p = writeFile(t, dir, "typo.toml", "[nsca]\ncommand_fle = \"/x\"\n", 0o600)
 	if _, err := LoadConfig(p); err == nil || !strings.Contains(err.Error(), "typo.toml:2: nsca.command_fle: unknown key") {
 		t.Errorf("err = %v", err)
