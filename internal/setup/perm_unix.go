@@ -1,0 +1,13 @@
+//go:build !windows
+
+package setup
+
+import "os"
+
+func restrict(f *os.File, _ string) error { return f.Chmod(0o600) }
+
+func makePrivateDir(dir string) error { return os.MkdirAll(dir, 0o750) }
+
+// ServiceRecovery does nothing outside Windows: systemd's unit and the
+// SysV script decide restarts there.
+func ServiceRecovery(string) error { return nil }

@@ -1,0 +1,102 @@
+package setup
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/picket-monitoring/picket/internal/config"
+)
+
+func TestWriteFirstContact(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "picket")
+	path := filepath.Join(dir, "picket.toml")
+	res, err := Write(path, Settings{
+		Servers:           []string{"nagios1.example.com, nagios2.example.com:5668", ""},
+		NSCAPassword:      `pa"ss\word`,
+		ExternalsURL:      "https://nagios1.example.com/picket/externals/",
+		RegistrationURL:   "https://nagios1.example.com/picket/register",
+		RegistrationToken: "tok-123",
+		Hostname:          "web01",
+	}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Kept || len(res.Written) != 3 {
+		t.Errorf("result: %+v", res)
+	}
+	c, err := config.Load(path)
+	if err != nil {
+		t.Fatalf("the written config does not load: %v", err)
+	}
+	if c.Hostname != "web01" || len(c.Targets) != 2 || c.Targets[0].Address != "nagios1.example.com:5667" ||
+		c.Targets[1].Address != "nagios2.example.com:5668" || c.Targets[0].Encryption != "aes256" ||
+		c.Externals.URL != "https://nagios1.example.com/picket/externals/" ||
+		c.Autoreg.TokenFile != filepath.Join(dir, TokenFile) {
+		t.Errorf("config: %+v", c)
+	}
+	pw, err := config.ReadSecret(c.Targets[0].PasswordFile)
+	if err != nil || string(pw) != `pa"ss\word` {
+		t.Errorf("password file: %q, %v", pw, err)
+	}
+	text, _ := os.ReadFile(path)
+	if strings.Contains(string(text), "pa\"ss") || strings.Contains(string(text), "tok-123") {
+		t.Errorf("a secret is in the config:\n%s", text)
+	}
+	if runtime.GOOS != "windows" {
+		for _, p := range res.Written {
+			if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o600 {
+				t.Errorf("%s: mode %v", p, fi.Mode().Perm())
+			}
+		}
+	}
+	// No temporary file is left beside them.
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 3 {
+		t.Errorf("files in %s: %v", dir, ents)
+	}
+}
+
+// An upgrade or repair runs setup again: the administrator's config stays.
+func TestWriteKeepsExisting(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "picket.toml")
+	os.WriteFile(path, []byte("hostname = \"edited\"\n"), 0o600)
+	res, err := Write(path, Settings{Servers: []string{"nagios"}}, false)
+	if err != nil || !res.Kept {
+		t.Fatalf("res %+v, err %v", res, err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "hostname = \"edited\"\n" {
+		t.Errorf("config changed: %s", b)
+	}
+	if _, err := Write(path, Settings{Servers: []string{"nagios"}}, true); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(path); !strings.Contains(string(b), `address = "nagios:5667"`) {
+		t.Errorf("force did not rewrite:\n%s", b)
+	}
+}
+
+func TestWriteRefusesBadSettings(t *testing.T) {
+	for name, s := range map[string]Settings{
+		"method":            {Servers: []string{"nagios"}, NSCAPassword: "pw", NSCAEncryption: "rot13"},
+		"host name":         {Hostname: "web\"01;x"},
+		"token without url": {RegistrationToken: "t"},
+		"method needs pw":   {Servers: []string{"nagios"}, NSCAEncryption: "aes256"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "picket.toml")
+			if _, err := Write(path, s, false); err == nil {
+				b, _ := os.ReadFile(path)
+				t.Fatalf("accepted:\n%s", b)
+			} else {
+				t.Log(err)
+			}
+			if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+				t.Errorf("left behind: %v", ents)
+			}
+		})
+	}
+}
