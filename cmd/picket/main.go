@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"runtime"
@@ -47,6 +46,8 @@ func commands() []command {
 		{"externals", "validate an externals file (a host's check list) as the agent does", runExternals},
 		{"spool", "show what the spool holds for each target, list or purge it", runSpool},
 		{"send", "send check results over NSCA; a drop-in for send_nsca", runSend},
+		{"setup", "write the first-contact config from an installer's settings", runSetup},
+		{"service", "install, start, stop or uninstall picket as a system service", runService},
 		{"server", "run the central side: NSCA receiver, externals, registration, Nagios objects", runServer},
 		{"version", "print version, commit and Go version", runVersion},
 	}
@@ -85,15 +86,6 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, "\nRun 'picket <command> -h' for the flags of a command.\n")
-}
-
-// newLogger writes structured text logs to w at the named level.
-func newLogger(w io.Writer, level string) (*slog.Logger, error) {
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(level)); err != nil {
-		return nil, err
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl})), nil
 }
 
 func runVersion(_ context.Context, _ []string, sio stdio) int {
