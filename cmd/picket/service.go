@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/kardianos/service"
@@ -161,7 +162,7 @@ func serviceStatus(svc service.Service, name, system string, sio stdio) int {
 
 // sysVInstalled is false only when the SysV init script is known missing.
 func sysVInstalled(name, system string) bool {
-	if system != "linux-systemv" {
+	if !strings.HasSuffix(system, "systemv") {
 		return true
 	}
 	_, err := os.Stat("/etc/init.d/" + name)
@@ -171,7 +172,7 @@ func sysVInstalled(name, system string) bool {
 // removeSysVLinks removes the runlevel links a SysV install made, which
 // uninstall leaves behind pointing at nothing.
 func removeSysVLinks(name, system string) {
-	if system != "linux-systemv" {
+	if !strings.HasSuffix(system, "systemv") {
 		return
 	}
 	for _, rl := range "0123456" {
