@@ -1,0 +1,2 @@
+# @summary An absolute path on the agent's host.
+type Picket::Path = Pattern[/\A\/./]

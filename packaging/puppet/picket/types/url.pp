@@ -1,0 +1,3 @@
+# @summary An http or https URL, as the agent's [externals] and [autoreg]
+#   sections take it.
+type Picket::Url = Pattern[/\Ahttps?:\/\/[^\s\/]+/]
