@@ -138,7 +138,7 @@ sign() {
 	elif [ -n "$SOURCE_DATE_EPOCH" ]; then
 		args+=(-time "$SOURCE_DATE_EPOCH")
 	fi
-	osslsigncode "${args[@]}" -in "$1" -out "$2" >"$work/sign.log" 2>&1 ||
+	osslsigncode "${args[@]}" -in "$1" -out "$2" </dev/null >"$work/sign.log" 2>&1 ||
 		die "osslsigncode could not sign $(basename "$1"):
 $(cat "$work/sign.log")"
 }
