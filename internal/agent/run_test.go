@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"github.com/picket-monitoring/picket/internal/config"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -222,5 +223,32 @@ func TestRunWithoutTargetsKeepsResultsForTheFirst(t *testing.T) {
 		if want := fmt.Sprintf("RUN %d", i+1); p.Output != want {
 			t.Fatalf("packet %d = %q, want %q: the results from before the target were lost", i, p.Output, want)
 		}
+	}
+}
+
+// A new NSCA password alone makes a reload restart the senders: they read
+// it only as they start.
+func TestSameTargetsSeesANewPassword(t *testing.T) {
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "nsca.secret")
+	cfg := filepath.Join(dir, "picket.toml")
+	os.WriteFile(cfg, []byte("hostname = \"h\"\n[[target]]\naddress = \"127.0.0.1:5667\"\nencryption = \"aes256\"\npassword_file = \""+pw+"\"\n"), 0o600)
+	load := func(secret string) *config.Config {
+		t.Helper()
+		if err := os.WriteFile(pw, []byte(secret), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := config.Load(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	a, b, c := load("one\n"), load("one"), load("two\n")
+	if !sameTargets(a, b) {
+		t.Error("the same password (one line ending aside) counts as a change")
+	}
+	if sameTargets(a, c) {
+		t.Error("a new password does not count as a change")
 	}
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"net"
 	"os"
@@ -103,6 +104,9 @@ type Target struct {
 
 	// Method is Encryption parsed.
 	Method nsca.Method `toml:"-"`
+	// secretSum fingerprints the password as loaded, so a reload that
+	// only changes the password file's content still counts as a change.
+	secretSum [sha256.Size]byte
 }
 
 // Externals is where the agent pulls its check list from. Its TLS
@@ -239,6 +243,10 @@ func (c *Config) checkTargets(probs *problems) {
 		if t.PasswordFile != "" {
 			if err := CheckSecretFile(t.PasswordFile); err != nil {
 				probs.add(f+".password_file", err.Error())
+			} else if pw, err := ReadSecret(t.PasswordFile); err != nil {
+				probs.add(f+".password_file", err.Error())
+			} else {
+				t.secretSum = sha256.Sum256(pw)
 			}
 		}
 	}
