@@ -7,9 +7,10 @@ COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 GO      ?= go
 BIN     := bin/picket
-# Package version: the last v* tag, plus the commits since it (0.0.0 before
-# the first tag). MSI takes only its numeric x.y.z prefix.
-PKG_VERSION ?= $(shell v=$$(git describe --tags --match 'v[0-9]*' 2>/dev/null | sed -e 's/^v//' -e 's/-\([0-9]*\)-g/+\1.g/'); echo $${v:-0.0.0})
+# Package version: the last v* tag, plus the commits since it; before the
+# first tag, 0.0.0 plus the commit count. MSI takes only the numeric x.y.z.
+PKG_VERSION ?= $(shell v=$$(git describe --tags --match 'v[0-9]*' 2>/dev/null | sed -e 's/^v//' -e 's/-\([0-9]*\)-g/+\1.g/'); \
+  [ -n "$$v" ] || v=0.0.0+$$(git rev-list --count HEAD 2>/dev/null || echo 0).g$$(git rev-parse --short HEAD 2>/dev/null || echo unknown); echo $$v)
 # Packages carry this date on every file, so two builds of one commit are
 # byte-identical.
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
