@@ -36,10 +36,10 @@ const (
 	linuxMaint   = "picket maintainers"
 	linuxHome    = "https://github.com/picket-monitoring/picket"
 	linuxSummary = "Nagios-compatible passive check agent"
-	// upgradeMark is appended to the shipped config in the 1.2.4 built for
+	// linuxUpgradeMark is appended to the shipped config in the 1.2.4 built for
 	// the upgrade tests, so that its conffile differs from 1.2.3's and
 	// dpkg and rpm must choose between it and the admin's edit.
-	upgradeMark = "# changed in 1.2.4 (test)\n"
+	linuxUpgradeMark = "# changed in 1.2.4 (test)\n"
 )
 
 // linuxPkgs are the two files one build.sh run made.
@@ -59,7 +59,7 @@ func linuxArch(t *testing.T) (deb, rpm string) {
 	return "", ""
 }
 
-func linuxDir() string { return filepath.Join(repoRoot, "packaging", "linux") }
+func linuxSrcDir() string { return filepath.Join(repoRoot, "packaging", "linux") }
 
 // linuxEnv is build.sh's environment for picket built for this machine.
 func linuxEnv(t *testing.T, version, out string, epoch int64) []string {
@@ -140,24 +140,24 @@ func cachedLinux(t *testing.T, name string, build func(out string) (linuxPkgs, e
 func shippedLinux(t *testing.T) linuxPkgs {
 	t.Helper()
 	return cachedLinux(t, "shipped", func(out string) (linuxPkgs, error) {
-		return tryBuildLinux(t, filepath.Join(linuxDir(), "build.sh"), t.TempDir(), out, linuxVersion, linuxEnv(t, linuxVersion, out, linuxEpoch))
+		return tryBuildLinux(t, filepath.Join(linuxSrcDir(), "build.sh"), t.TempDir(), out, linuxVersion, linuxEnv(t, linuxVersion, out, linuxEpoch))
 	})
 }
 
 // upgradeLinux is 1.2.4 built from a copy of packaging/linux whose config
-// ends in upgradeMark: an upgrade that ships a changed conffile.
+// ends in linuxUpgradeMark: an upgrade that ships a changed conffile.
 func upgradeLinux(t *testing.T) linuxPkgs {
 	t.Helper()
 	return cachedLinux(t, "upgrade", func(out string) (linuxPkgs, error) {
 		src := filepath.Join(filepath.Dir(out), "upgrade-src")
-		if err := copyTree(linuxDir(), src); err != nil {
+		if err := linuxCopyTree(linuxSrcDir(), src); err != nil {
 			return linuxPkgs{}, err
 		}
 		f, err := os.OpenFile(filepath.Join(src, "picket.toml"), os.O_APPEND|os.O_WRONLY, 0)
 		if err != nil {
 			return linuxPkgs{}, err
 		}
-		_, err = f.WriteString(upgradeMark)
+		_, err = f.WriteString(linuxUpgradeMark)
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
@@ -168,8 +168,8 @@ func upgradeLinux(t *testing.T) linuxPkgs {
 	})
 }
 
-// copyTree copies a folder of regular files, keeping their modes.
-func copyTree(from, to string) error {
+// linuxCopyTree copies a folder of regular files, keeping their modes.
+func linuxCopyTree(from, to string) error {
 	return filepath.WalkDir(from, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -191,7 +191,7 @@ func copyTree(from, to string) error {
 	})
 }
 
-func readFile(t *testing.T, path string) string {
+func linuxRead(t *testing.T, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -200,9 +200,9 @@ func readFile(t *testing.T, path string) string {
 	return string(b)
 }
 
-func linuxScript(t *testing.T, name string) string {
+func linuxScriptText(t *testing.T, name string) string {
 	t.Helper()
-	return readFile(t, filepath.Join(linuxDir(), "scripts", name+".sh"))
+	return linuxRead(t, filepath.Join(linuxSrcDir(), "scripts", name+".sh"))
 }
 
 // TestLinuxBuildNames: build.sh works from any folder with relative BIN
@@ -221,13 +221,13 @@ func TestLinuxBuildNames(t *testing.T) {
 			if err := os.Mkdir(filepath.Join(cwd, "in"), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(filepath.Join(cwd, "in", "picket"), []byte(readFile(t, linuxBin)), 0o755); err != nil {
+			if err := os.WriteFile(filepath.Join(cwd, "in", "picket"), []byte(linuxRead(t, linuxBin)), 0o755); err != nil {
 				t.Fatal(err)
 			}
 			arch, _ := linuxArch(t)
 			env := []string{"VERSION=" + c.version, "ARCH=" + arch, "BIN=in/picket", "OUT=out/nested", "SOURCE_DATE_EPOCH=" + strconv.Itoa(linuxEpoch)}
 			out := filepath.Join(cwd, "out", "nested")
-			p := buildLinux(t, filepath.Join(linuxDir(), "build.sh"), cwd, out, c.pkg, env)
+			p := buildLinux(t, filepath.Join(linuxSrcDir(), "build.sh"), cwd, out, c.pkg, env)
 			entries, err := os.ReadDir(out)
 			if err != nil {
 				t.Fatal(err)
@@ -287,7 +287,7 @@ func TestLinuxBuildRejects(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out")
 			env := append(linuxEnv(t, linuxVersion, out, linuxEpoch), c.env...)
-			stdout, stderr, err := runErr(t, t.TempDir(), env, filepath.Join(linuxDir(), "build.sh"))
+			stdout, stderr, err := runErr(t, t.TempDir(), env, filepath.Join(linuxSrcDir(), "build.sh"))
 			if err == nil {
 				t.Fatalf("build.sh succeeded; stdout:\n%s", stdout)
 			}
@@ -301,8 +301,8 @@ func TestLinuxBuildRejects(t *testing.T) {
 	}
 }
 
-// listing is one package entry as an operator's tool shows it.
-type listing struct{ mode, owner, flags string }
+// linuxEntry is one package entry as an operator's tool shows it.
+type linuxEntry struct{ mode, owner, flags string }
 
 // TestDebContents: metadata, file list, owners, modes, conffiles and
 // maintainer scripts of the deb, as dpkg-deb shows them, and the files
@@ -337,16 +337,16 @@ func TestDebContents(t *testing.T) {
 		}
 	}
 
-	got := map[string]listing{}
+	got := map[string]linuxEntry{}
 	for _, line := range strings.Split(strings.TrimSpace(run(t, "", nil, "dpkg-deb", "-c", p.deb)), "\n") {
 		f := strings.Fields(line) // mode owner/group size date time name
 		if len(f) != 6 {
 			t.Fatalf("dpkg-deb -c line %q", line)
 		}
-		got[f[5]] = listing{mode: f[0], owner: f[1]}
+		got[f[5]] = linuxEntry{mode: f[0], owner: f[1]}
 	}
-	dir := listing{"drwxr-xr-x", "root/root", ""}
-	want := map[string]listing{
+	dir := linuxEntry{"drwxr-xr-x", "root/root", ""}
+	want := map[string]linuxEntry{
 		"./etc/":                              dir,
 		"./etc/picket/":                       {"drwxr-x---", "root/picket", ""},
 		"./etc/picket/picket.toml":            {"-rw-r-----", "root/picket", ""},
@@ -362,13 +362,13 @@ func TestDebContents(t *testing.T) {
 		"./var/lib/":                          dir,
 		"./var/lib/picket/":                   {"drwxr-x---", "picket/picket", ""},
 	}
-	compareListing(t, "deb", got, want)
+	linuxCompare(t, "deb", got, want)
 
 	if got := run(t, "", nil, "dpkg-deb", "-I", p.deb, "conffiles"); got != "/etc/picket/picket.toml\n" {
 		t.Errorf("deb conffiles %q, want only /etc/picket/picket.toml", got)
 	}
 	for member, script := range map[string]string{"preinst": "preinstall", "postinst": "postinstall", "prerm": "preremove", "postrm": "postremove"} {
-		if got := run(t, "", nil, "dpkg-deb", "-I", p.deb, member); got != linuxScript(t, script) {
+		if got := run(t, "", nil, "dpkg-deb", "-I", p.deb, member); got != linuxScriptText(t, script) {
 			t.Errorf("deb %s is not scripts/%s.sh:\n%s", member, script, got)
 		}
 	}
@@ -377,16 +377,16 @@ func TestDebContents(t *testing.T) {
 	run(t, "", nil, "dpkg-deb", "-x", p.deb, x)
 	for inPkg, src := range map[string]string{
 		"usr/bin/picket":                    linuxBin,
-		"lib/systemd/system/picket.service": filepath.Join(linuxDir(), "picket.service"),
-		"etc/picket/picket.toml":            filepath.Join(linuxDir(), "picket.toml"),
+		"lib/systemd/system/picket.service": filepath.Join(linuxSrcDir(), "picket.service"),
+		"etc/picket/picket.toml":            filepath.Join(linuxSrcDir(), "picket.toml"),
 	} {
-		if readFile(t, filepath.Join(x, inPkg)) != readFile(t, src) {
+		if linuxRead(t, filepath.Join(x, inPkg)) != linuxRead(t, src) {
 			t.Errorf("deb's /%s is not %s", inPkg, src)
 		}
 	}
 }
 
-func compareListing(t *testing.T, pkg string, got, want map[string]listing) {
+func linuxCompare(t *testing.T, pkg string, got, want map[string]linuxEntry) {
 	t.Helper()
 	for name, w := range want {
 		g, ok := got[name]
@@ -405,9 +405,9 @@ func compareListing(t *testing.T, pkg string, got, want map[string]listing) {
 }
 
 // rpmFiles is the rpm's file list with modes, owners and flags.
-func rpmFiles(t *testing.T, rpmTool, pkg string) map[string]listing {
+func rpmFiles(t *testing.T, rpmTool, pkg string) map[string]linuxEntry {
 	t.Helper()
-	got := map[string]listing{}
+	got := map[string]linuxEntry{}
 	q := `[%{FILENAMES}\t%{FILEMODES:perms}\t%{FILEUSERNAME}/%{FILEGROUPNAME}\t%{FILEFLAGS:fflags}\n]`
 	// Split on newlines only: a file without flags ends in a tab.
 	for _, line := range strings.Split(strings.TrimSuffix(run(t, "", nil, rpmTool, "-qp", "--qf", q, pkg), "\n"), "\n") {
@@ -415,7 +415,7 @@ func rpmFiles(t *testing.T, rpmTool, pkg string) map[string]listing {
 		if len(f) != 4 {
 			t.Fatalf("rpm file line %q", line)
 		}
-		got[f[0]] = listing{mode: f[1], owner: f[2], flags: f[3]}
+		got[f[0]] = linuxEntry{mode: f[1], owner: f[2], flags: f[3]}
 	}
 	return got
 }
@@ -436,7 +436,7 @@ func TestRPMContents(t *testing.T) {
 		t.Errorf("rpm --info description:\n%s", info)
 	}
 
-	want := map[string]listing{
+	want := map[string]linuxEntry{
 		"/etc/picket":                            {"drwxr-x---", "root/picket", ""},
 		"/etc/picket/picket.toml":                {"-rw-r-----", "root/picket", "cn"}, // %config(noreplace)
 		"/etc/picket/plugins.d":                  {"drwxr-xr-x", "root/root", ""},
@@ -444,7 +444,7 @@ func TestRPMContents(t *testing.T) {
 		"/usr/lib/systemd/system/picket.service": {"-rw-r--r--", "root/root", ""},
 		"/var/lib/picket":                        {"drwxr-x---", "picket/picket", ""},
 	}
-	compareListing(t, "rpm", rpmFiles(t, rpmTool, p.rpm), want)
+	linuxCompare(t, "rpm", rpmFiles(t, rpmTool, p.rpm), want)
 	var names []string
 	for n := range want {
 		names = append(names, n)
@@ -487,7 +487,7 @@ func TestRPMContents(t *testing.T) {
 		scripts[phase] += line
 	}
 	for phase, script := range map[string]string{"preinstall": "preinstall", "postinstall": "postinstall", "preuninstall": "preremove", "postuninstall": "postremove"} {
-		if strings.TrimSpace(scripts[phase]) != strings.TrimSpace(linuxScript(t, script)) {
+		if strings.TrimSpace(scripts[phase]) != strings.TrimSpace(linuxScriptText(t, script)) {
 			t.Errorf("rpm %s scriptlet is not scripts/%s.sh:\n%s", phase, script, scripts[phase])
 		}
 		delete(scripts, phase)
@@ -530,24 +530,24 @@ func TestRPMInstallRoot(t *testing.T) {
 		"usr/lib/systemd/system/picket.service": "0:0 644",
 		"var/lib/picket":                        "4242:4243 750",
 	} {
-		if got := ownerMode(t, filepath.Join(root, path)); got != want {
+		if got := linuxOwnerMode(t, filepath.Join(root, path)); got != want {
 			t.Errorf("/%s: %s, want %s", path, got, want)
 		}
 	}
-	if readFile(t, filepath.Join(root, "usr/bin/picket")) != readFile(t, linuxBin) {
+	if linuxRead(t, filepath.Join(root, "usr/bin/picket")) != linuxRead(t, linuxBin) {
 		t.Error("the installed /usr/bin/picket is not the binary packaged")
 	}
 	conf := filepath.Join(root, "etc/picket/picket.toml")
-	edited := readFile(t, conf) + "hostname = \"edited\"\n"
+	edited := linuxRead(t, conf) + "hostname = \"edited\"\n"
 	if err := os.WriteFile(conf, []byte(edited), 0o640); err != nil {
 		t.Fatal(err)
 	}
 
 	rpmIn("-U", "--nodeps", "--noscripts", up.rpm)
-	if got := readFile(t, conf); got != edited {
+	if got := linuxRead(t, conf); got != edited {
 		t.Errorf("upgrade replaced the edited config:\n%s", got)
 	}
-	if got := readFile(t, conf+".rpmnew"); got != readFile(t, filepath.Join(linuxDir(), "picket.toml"))+upgradeMark {
+	if got := linuxRead(t, conf+".rpmnew"); got != linuxRead(t, filepath.Join(linuxSrcDir(), "picket.toml"))+linuxUpgradeMark {
 		t.Errorf("picket.toml.rpmnew is not 1.2.4's config:\n%s", got)
 	}
 	_, rpmArch := linuxArch(t)
@@ -556,7 +556,7 @@ func TestRPMInstallRoot(t *testing.T) {
 	}
 
 	rpmIn("-e", "--nodeps", "--noscripts", "picket")
-	if got := readFile(t, conf+".rpmsave"); got != edited {
+	if got := linuxRead(t, conf+".rpmsave"); got != edited {
 		t.Errorf("erase did not keep the edited config as picket.toml.rpmsave:\n%s", got)
 	}
 	for _, gone := range []string{"usr/bin/picket", "usr/lib/systemd/system/picket.service", "etc/picket/picket.toml"} {
@@ -566,8 +566,8 @@ func TestRPMInstallRoot(t *testing.T) {
 	}
 }
 
-// ownerMode is "uid:gid mode" of path, mode in octal.
-func ownerMode(t *testing.T, path string) string {
+// linuxOwnerMode is "uid:gid mode" of path, mode in octal.
+func linuxOwnerMode(t *testing.T, path string) string {
 	t.Helper()
 	fi, err := os.Lstat(path)
 	if err != nil {
@@ -588,7 +588,7 @@ func TestLinuxReproducible(t *testing.T) {
 	// Same inputs, different surroundings: run from /, umask 077, and a
 	// copy of the binary with its own mode and date.
 	bin := filepath.Join(t.TempDir(), "picket-copy")
-	if err := os.WriteFile(bin, []byte(readFile(t, linuxBin)), 0o700); err != nil {
+	if err := os.WriteFile(bin, []byte(linuxRead(t, linuxBin)), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	old := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -597,17 +597,17 @@ func TestLinuxReproducible(t *testing.T) {
 	}
 	outB := t.TempDir()
 	env := append(linuxEnv(t, linuxVersion, outB, linuxEpoch), "BIN="+bin)
-	b := buildLinux(t, filepath.Join(linuxDir(), "build.sh"), "/", outB, linuxVersion, env, "/bin/sh", "-c", `umask 077 && exec "$0"`)
+	b := buildLinux(t, filepath.Join(linuxSrcDir(), "build.sh"), "/", outB, linuxVersion, env, "/bin/sh", "-c", `umask 077 && exec "$0"`)
 	for _, pair := range [][2]string{{a.deb, b.deb}, {a.rpm, b.rpm}} {
-		if x, y := sha(t, pair[0]), sha(t, pair[1]); x != y {
+		if x, y := linuxSHA(t, pair[0]), linuxSHA(t, pair[1]); x != y {
 			t.Errorf("two builds of the same input differ: %s %s, %s %s", x, pair[0], y, pair[1])
 		}
 	}
 
 	later := int64(linuxEpoch + 86400)
 	outC := t.TempDir()
-	c := buildLinux(t, filepath.Join(linuxDir(), "build.sh"), t.TempDir(), outC, linuxVersion, linuxEnv(t, linuxVersion, outC, later))
-	if sha(t, a.deb) == sha(t, c.deb) || sha(t, a.rpm) == sha(t, c.rpm) {
+	c := buildLinux(t, filepath.Join(linuxSrcDir(), "build.sh"), t.TempDir(), outC, linuxVersion, linuxEnv(t, linuxVersion, outC, later))
+	if linuxSHA(t, a.deb) == linuxSHA(t, c.deb) || linuxSHA(t, a.rpm) == linuxSHA(t, c.rpm) {
 		t.Error("another SOURCE_DATE_EPOCH gave the same packages")
 	}
 	for _, x := range []struct {
@@ -642,13 +642,13 @@ func TestLinuxReproducible(t *testing.T) {
 	}
 }
 
-func sha(t *testing.T, path string) string {
+func linuxSHA(t *testing.T, path string) string {
 	t.Helper()
-	return fmt.Sprintf("%x", sha256.Sum256([]byte(readFile(t, path))))
+	return fmt.Sprintf("%x", sha256.Sum256([]byte(linuxRead(t, path))))
 }
 
-// unitDirectives reads a systemd unit: section -> key -> values in order.
-func unitDirectives(t *testing.T, text string) map[string]map[string][]string {
+// linuxUnitDirectives reads a systemd unit: section -> key -> values in order.
+func linuxUnitDirectives(t *testing.T, text string) map[string]map[string][]string {
 	t.Helper()
 	units := map[string]map[string][]string{}
 	section := ""
@@ -677,7 +677,7 @@ func unitDirectives(t *testing.T, text string) map[string]map[string][]string {
 func TestLinuxUnit(t *testing.T) {
 	needPackaging(t)
 	analyze := tool(t, "systemd-analyze", "systemd")
-	text := readFile(t, filepath.Join(linuxDir(), "picket.service"))
+	text := linuxRead(t, filepath.Join(linuxSrcDir(), "picket.service"))
 
 	// verify insists that ExecStart's binary exists: point it at the
 	// binary under test, change nothing else.
@@ -693,7 +693,7 @@ func TestLinuxUnit(t *testing.T) {
 		t.Errorf("systemd-analyze verify: %v\n%s%s", err, stdout, stderr)
 	}
 
-	d := unitDirectives(t, text)
+	d := linuxUnitDirectives(t, text)
 	for _, c := range []struct{ section, key, want string }{
 		{"Unit", "After", "network.target"},
 		{"Service", "Type", "simple"},
@@ -759,8 +759,8 @@ func TestLinuxUnit(t *testing.T) {
 // the agent's strict loader takes.
 func TestLinuxConfig(t *testing.T) {
 	needPackaging(t)
-	path := filepath.Join(linuxDir(), "picket.toml")
-	text := readFile(t, path)
+	path := filepath.Join(linuxSrcDir(), "picket.toml")
+	text := linuxRead(t, path)
 	run(t, "", nil, linuxBin, "config", "check", path)
 	for i, line := range strings.Split(text, "\n") {
 		if line != "" && !strings.HasPrefix(line, "#") {
@@ -839,8 +839,8 @@ func lockPackageInstalls(t *testing.T) {
 			release()
 			t.Fatalf("flock %s: %v", dpkgLockFile, err)
 		}
-		holder := lockHolder(f)
-		if holder > 0 && isAncestor(holder) {
+		holder := dpkgLockHolder(f)
+		if holder > 0 && isAncestorPid(holder) {
 			t.Logf("%s is held by pid %d, an ancestor of this test", dpkgLockFile, holder)
 			t.Cleanup(release)
 			return
@@ -853,9 +853,9 @@ func lockPackageInstalls(t *testing.T) {
 	}
 }
 
-// lockHolder is the pid holding an exclusive flock on f, from /proc/locks
+// dpkgLockHolder is the pid holding an exclusive flock on f, from /proc/locks
 // ("1: FLOCK  ADVISORY  WRITE <pid> <major>:<minor>:<inode> 0 EOF").
-func lockHolder(f *os.File) int {
+func dpkgLockHolder(f *os.File) int {
 	fi, err := f.Stat()
 	if err != nil {
 		return 0
@@ -879,7 +879,7 @@ func lockHolder(f *os.File) int {
 	return 0
 }
 
-func isAncestor(pid int) bool {
+func isAncestorPid(pid int) bool {
 	for p := os.Getppid(); p > 1; {
 		if p == pid {
 			return true
@@ -910,7 +910,7 @@ func dpkgStatus(t *testing.T) string {
 	return out
 }
 
-func exists(path string) bool {
+func linuxExists(path string) bool {
 	_, err := os.Lstat(path)
 	return err == nil
 }
@@ -931,7 +931,9 @@ func TestDebInstall(t *testing.T) {
 	dpkg := func(args ...string) string { return run(t, "", env, "dpkg", args...) }
 	// Whatever an earlier run left, and whatever this one leaves.
 	purge := func() {
-		if dpkgStatus(t) != "" {
+		// Any state dpkg knows, including "install ok not-installed"
+		// after a failed first install.
+		if _, _, err := runErr(t, "", nil, "dpkg-query", "-W", "picket"); err == nil {
 			if _, stderr, err := runErr(t, "", env, "dpkg", "--purge", "picket"); err != nil {
 				t.Errorf("dpkg --purge picket: %v\n%s", err, stderr)
 			}
@@ -1014,7 +1016,7 @@ func TestDebInstall(t *testing.T) {
 		t.Fatal(err)
 	}
 	conf := "/etc/picket/picket.toml"
-	edited := readFile(t, conf) + "hostname = \"edited-by-test\"\n"
+	edited := linuxRead(t, conf) + "hostname = \"edited-by-test\"\n"
 	if err := os.WriteFile(conf, []byte(edited), 0o640); err != nil {
 		t.Fatal(err)
 	}
@@ -1025,13 +1027,13 @@ func TestDebInstall(t *testing.T) {
 	if got, _, _ := runErr(t, "", nil, "dpkg-query", "-W", "-f", "${Version} ${db:Status-Status}", "picket"); got != "1.2.4 installed" {
 		t.Errorf("after the upgrade: %q, want 1.2.4 installed", got)
 	}
-	if got := readFile(t, conf); got != edited {
+	if got := linuxRead(t, conf); got != edited {
 		t.Errorf("the upgrade overwrote the edited config:\n%s", got)
 	}
-	if got := readFile(t, conf+".dpkg-dist"); got != readFile(t, filepath.Join(linuxDir(), "picket.toml"))+upgradeMark {
+	if got := linuxRead(t, conf+".dpkg-dist"); got != linuxRead(t, filepath.Join(linuxSrcDir(), "picket.toml"))+linuxUpgradeMark {
 		t.Errorf("picket.toml.dpkg-dist is not 1.2.4's config:\n%s", got)
 	}
-	if readFile(t, spool) != "unsent results" {
+	if linuxRead(t, spool) != "unsent results" {
 		t.Error("the upgrade lost the spool")
 	}
 	checkModes("after the upgrade")
@@ -1043,11 +1045,11 @@ func TestDebInstall(t *testing.T) {
 		t.Errorf("after dpkg -r: status %q, want config-files", st)
 	}
 	for _, gone := range []string{"/usr/bin/picket", "/lib/systemd/system/picket.service"} {
-		if exists(gone) {
+		if linuxExists(gone) {
 			t.Errorf("%s still there after dpkg -r", gone)
 		}
 	}
-	if readFile(t, conf) != edited || readFile(t, spool) != "unsent results" {
+	if linuxRead(t, conf) != edited || linuxRead(t, spool) != "unsent results" {
 		t.Error("dpkg -r did not keep the config and the spool")
 	}
 
@@ -1057,7 +1059,7 @@ func TestDebInstall(t *testing.T) {
 		t.Errorf("after dpkg --purge: status %q", st)
 	}
 	for _, gone := range []string{"/etc/picket", "/var/lib/picket"} {
-		if exists(gone) {
+		if linuxExists(gone) {
 			t.Errorf("%s still there after dpkg --purge", gone)
 		}
 	}
@@ -1145,8 +1147,8 @@ func debScripts(t *testing.T) {
 			if strings.Join(calls, "|") != strings.Join(c.want, "|") {
 				t.Errorf("%s %q called systemctl with\n %q\nwant\n %q", c.script, c.args, calls, c.want)
 			}
-			if exists(marker) != c.markerAfter {
-				t.Errorf("%s exists: %v, want %v", marker, exists(marker), c.markerAfter)
+			if linuxExists(marker) != c.markerAfter {
+				t.Errorf("%s linuxExists: %v, want %v", marker, linuxExists(marker), c.markerAfter)
 			}
 		})
 	}
