@@ -36,9 +36,9 @@ const (
 	linuxMaint   = "picket maintainers"
 	linuxHome    = "https://github.com/picket-monitoring/picket"
 	linuxSummary = "Nagios-compatible passive check agent"
-	// linuxUpgradeMark is appended to the shipped config in the 1.2.4 built for
-	// the upgrade tests, so that its conffile differs from 1.2.3's and
-	// dpkg and rpm must choose between it and the admin's edit.
+	// linuxUpgradeMark is appended to the shipped config in the 1.2.4
+	// built for the upgrade tests, so that its conffile differs from
+	// 1.2.3's and dpkg and rpm must choose between it and the admin's edit.
 	linuxUpgradeMark = "# changed in 1.2.4 (test)\n"
 )
 
@@ -308,6 +308,7 @@ type linuxEntry struct{ mode, owner, flags string }
 // maintainer scripts of the deb, as dpkg-deb shows them, and the files
 // themselves.
 func TestDebContents(t *testing.T) {
+	needPackaging(t)
 	tool(t, "dpkg-deb", "dpkg")
 	p := shippedLinux(t)
 	debArch, _ := linuxArch(t)
@@ -423,6 +424,7 @@ func rpmFiles(t *testing.T, rpmTool, pkg string) map[string]linuxEntry {
 // TestRPMContents: metadata, file list, owners, modes, config flags,
 // dependencies and scriptlets of the rpm, as rpm shows them.
 func TestRPMContents(t *testing.T) {
+	needPackaging(t)
 	rpmTool := tool(t, "rpm", "rpm")
 	p := shippedLinux(t)
 	_, rpmArch := linuxArch(t)
@@ -503,6 +505,7 @@ func TestRPMContents(t *testing.T) {
 // edited config survives an upgrade that ships a new one and is saved on
 // erase.
 func TestRPMInstallRoot(t *testing.T) {
+	needPackaging(t)
 	rpmTool := tool(t, "rpm", "rpm")
 	p, up := shippedLinux(t), upgradeLinux(t)
 	root := t.TempDir()
@@ -581,6 +584,7 @@ func linuxOwnerMode(t *testing.T, path string) string {
 // whatever the folder, umask, and the binary's own mode and date; another
 // SOURCE_DATE_EPOCH dates every file and header by it.
 func TestLinuxReproducible(t *testing.T) {
+	needPackaging(t)
 	rpmTool := tool(t, "rpm", "rpm")
 	tool(t, "dpkg-deb", "dpkg")
 	a := shippedLinux(t)
