@@ -1,3 +1,5 @@
+//go:build linux
+
 package packagetest
 
 import (
@@ -188,22 +190,6 @@ func TestPuppetTemplateTOML(t *testing.T) {
 	}
 }
 
-// puppetLock takes the machine's package lock for the rest of the test:
-// one package install at a time on this machine. It is released after
-// every cleanup registered later has run.
-func puppetLock(t *testing.T) {
-	t.Helper()
-	f, err := os.OpenFile("/tmp/picket-dpkg.lock", os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		t.Fatalf("lock /tmp/picket-dpkg.lock: %v", err)
-	}
-	t.Cleanup(func() { f.Close() }) // closing releases the lock
-}
-
 // puppetApply runs `puppet apply --detailed-exitcodes` and returns its exit
 // code (0 nothing changed, 2 changes, 4 and 6 failures) and its output.
 func puppetApply(t *testing.T, puppet, dir, manifest string) (int, string) {
@@ -279,7 +265,7 @@ func TestPuppetApply(t *testing.T) {
 		t.Fatalf("build.sh printed %q, not %s", out, deb)
 	}
 
-	puppetLock(t)
+	lockPackageInstalls(t)
 	if st, _, _ := runErr(t, "", nil, "dpkg-query", "-W", "-f", "${Status}", "picket"); strings.Contains(st, " installed") {
 		t.Fatalf("picket is already installed (%s): this test installs and purges it; dpkg --purge picket first", st)
 	}
