@@ -719,3 +719,77 @@ func msidiff(t *testing.T, a, b string) string {
 	out, errOut, _ := runErr(t, "", nil, "msidiff", a, b)
 	return out + errOut
 }
+
+// The command line the MSI runs is one picket setup understands: the
+// custom action's target, formatted the way Windows Installer formats it
+// and split the way Windows splits a command line, runs picket setup (the
+// Linux build, with the Windows folder mapped to a temporary one) and
+// writes the config the properties describe; a second run, an upgrade,
+// keeps it.
+func TestMSISetupCommandIsPicketSetup(t *testing.T) {
+	needPackaging(t)
+	msi := sharedMSI(t)
+	target := readTable(t, msi, "CustomAction").one(t, "Action", setupAction)["Target"]
+	dir := t.TempDir()
+	props := map[string]string{
+		"CommonAppDataFolder": dir + `\`,
+		"SERVER":              "nagios1.example.com,nagios2.example.com:5668",
+		"NSCA_PASSWORD":       "s3cret with spaces",
+		"NSCA_ENCRYPTION":     "aes256",
+		"EXTERNALS_URL":       "https://nagios1.example.com/picket/externals/",
+		"REGISTRATION_URL":    "https://nagios1.example.com/picket/register",
+		"REGISTRATION_TOKEN":  "tok-1",
+		// HOSTNAME unset: Windows Installer formats it as "".
+	}
+	formatted := regexp.MustCompile(`\[([A-Za-z_]+)\]`).ReplaceAllStringFunc(target, func(m string) string {
+		return props[m[1:len(m)-1]]
+	})
+	args := splitWindowsCommandLine(strings.ReplaceAll(formatted, `\`, "/"))
+	// --service is Windows-only and a no-op here; it must still parse.
+	run(t, dir, nil, linuxBin, args...)
+	cfg := filepath.Join(dir, "picket", "picket.toml")
+	out := run(t, dir, nil, linuxBin, "config", "check", cfg)
+	for _, want := range []string{
+		`address = "nagios1.example.com:5667"`, `address = "nagios2.example.com:5668"`,
+		`encryption = "rijndael128"` /* aes256 is its alias */, `url = "https://nagios1.example.com/picket/externals/"`,
+		`token_file = "` + filepath.Join(dir, "picket", "register.token") + `"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("config lacks %s:\n%s", want, out)
+		}
+	}
+	if pw, _ := os.ReadFile(filepath.Join(dir, "picket", "nsca.secret")); string(pw) != "s3cret with spaces\n" {
+		t.Errorf("nsca.secret = %q", pw)
+	}
+	if again := run(t, dir, nil, linuxBin, args...); !strings.Contains(again, "kept") {
+		t.Errorf("a second run (an upgrade) did not keep the config: %s", again)
+	}
+}
+
+// splitWindowsCommandLine splits as Windows does for arguments without
+// backslash-quote sequences (the target has none once formatted): spaces
+// separate, double quotes group.
+func splitWindowsCommandLine(s string) []string {
+	var args []string
+	var cur strings.Builder
+	inQuote, have := false, false
+	for _, r := range s {
+		switch {
+		case r == '"':
+			inQuote, have = !inQuote, true
+		case r == ' ' && !inQuote:
+			if have {
+				args = append(args, cur.String())
+				cur.Reset()
+				have = false
+			}
+		default:
+			cur.WriteRune(r)
+			have = true
+		}
+	}
+	if have {
+		args = append(args, cur.String())
+	}
+	return args
+}
