@@ -1,5 +1,5 @@
-# @summary Runs the picket service, restarts it for a new package or NSCA
-#   password and reloads it (SIGHUP) for a new config or token.
+# @summary Runs the picket service, restarts it for a new package and
+#   reloads it (SIGHUP) for a new config, NSCA password or token.
 #
 # Two resources, because Puppet gives a service one refresh action: the
 # service's own (systemctl restart) for what a reload cannot apply, and a
@@ -25,7 +25,7 @@ class picket::service {
     Package['picket'] ~> Service['picket']
     File[$picket::config_file] ~> Exec['picket-reload']
     if $picket::nsca_password =~ NotUndef {
-      File[$picket::password_file] ~> Service['picket']
+      File[$picket::password_file] ~> Exec['picket-reload']
     }
     if $picket::registration_token =~ NotUndef {
       File[$picket::token_file] ~> Exec['picket-reload']

@@ -96,8 +96,9 @@ describe 'picket' do
       expect(content).to include(%([externals]\nurl = "https://nagios1.example.com:8443/externals/"\nca_file = "/etc/picket/ca.pem"\npublic_key = "ed25519:))
     end
 
-    it 'restarts for a new password and reloads for a new token' do
-      is_expected.to contain_file(secret).that_notifies('Service[picket]')
+    it 'reloads for a new password and a new token' do
+      is_expected.to contain_file(secret).that_notifies('Exec[picket-reload]')
+      is_expected.not_to contain_file(secret).that_notifies('Service[picket]')
       is_expected.to contain_file(token).that_notifies('Exec[picket-reload]')
     end
   end
