@@ -19,6 +19,9 @@ export SOURCE_DATE_EPOCH
 # proxy we build with refuses.
 NFPM    ?= $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
 export NFPM
+# Every package but the integration tests, which drive Debian's peers and
+# are Linux-only.
+WINPKGS  = $(shell $(GO) list ./... | grep -v /internal/e2e)
 PEERS   := nsca send_nsca nagios4 $(addprefix /usr/lib/nagios/plugins/,check_tcp check_dummy check_load check_disk check_procs)
 
 .PHONY: help build test unit peers demo bench lint cross package clean
@@ -48,10 +51,13 @@ bench: build ## benchmarks against send_nsca, the nsca daemon and fork/exec; pri
 	PATH="$$PATH:/usr/sbin" $(GO) test -run '^$$' -bench . -benchtime 3x -timeout 45m ./internal/e2e/ | tee .bench.out
 	$(GO) test -run '^$$' -bench Append16 -benchtime 100000x -count 3 ./internal/spool/ | tee -a .bench.out
 
-lint: ## gofmt, go vet, staticcheck
+lint: ## gofmt, go vet, staticcheck (linux and windows)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+	GOOS=windows $(GO) vet $(WINPKGS)
+	GOBIN=$(CURDIR)/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+	bin/staticcheck ./...
+	GOOS=windows bin/staticcheck $(WINPKGS)
 
 cross: ## build for linux/amd64, linux/arm64, windows/amd64, darwin/arm64 into dist/
 	@for t in linux/amd64 linux/arm64 windows/amd64 darwin/arm64; do \

@@ -70,14 +70,6 @@ func needPackaging(tb testing.TB) {
 	}
 }
 
-// needRoot fails the test when it cannot install packages.
-func needRoot(tb testing.TB) {
-	tb.Helper()
-	if os.Geteuid() != 0 {
-		tb.Fatal("packagetest: installing packages needs root (CI runs as root)")
-	}
-}
-
 // tool finds a command in PATH or /usr/sbin. A missing tool fails the test:
 // these tests exist to run it.
 func tool(tb testing.TB, name, debianPackage string) string {

@@ -813,6 +813,14 @@ func TestLinuxConfig(t *testing.T) {
 	}
 }
 
+// needRoot fails the test when it cannot install packages.
+func needRoot(tb testing.TB) {
+	tb.Helper()
+	if os.Geteuid() != 0 {
+		tb.Fatal("packagetest: installing packages needs root (CI runs as root)")
+	}
+}
+
 // The lock that serialises package installs on this machine between the
 // tests that install the deb, in this process and in others.
 const dpkgLockFile = "/tmp/picket-dpkg.lock"
