@@ -216,7 +216,7 @@ func (a *Assigner) write(host string, data []byte) error {
 	if a.Write != nil {
 		return a.Write(host, data)
 	}
-	return writeFileAtomic(a.path(host), data, 0o644)
+	return saveFile(a.path(host), data)
 }
 
 func (a *Assigner) path(host string) string { return filepath.Join(a.ExternalsDir, host+".toml") }

@@ -330,7 +330,7 @@ func SaveAssignment(path string, r Response) error {
 	if err != nil {
 		return fmt.Errorf("save assignment: %w", err)
 	}
-	if err := writeFileAtomic(path, append(data, '\n'), 0o644); err != nil {
+	if err := saveFile(path, append(data, '\n')); err != nil {
 		return fmt.Errorf("save assignment: %w", err)
 	}
 	return nil

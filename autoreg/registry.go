@@ -174,7 +174,7 @@ func (r *Registry) Flush() error {
 	sort.Slice(f.Hosts, func(i, j int) bool { return f.Hosts[i].Host < f.Hosts[j].Host })
 	data, err := json.MarshalIndent(f, "", "  ")
 	if err == nil {
-		err = writeFileAtomic(r.path, append(data, '\n'), 0o644)
+		err = saveFile(r.path, append(data, '\n'))
 	}
 	if err != nil {
 		r.mu.Lock()

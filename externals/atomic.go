@@ -1,12 +1,12 @@
 package externals
 
 import (
-	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
+
+	"github.com/picket-monitoring/picket/internal/atomicfile"
 )
 
 // staged is a file written in full under a temporary name beside its
@@ -16,7 +16,7 @@ type staged struct{ tmp, final string }
 // stage writes data to a temp file in dir and flushes it to disk, so that
 // the rename that publishes it can never expose a partial file.
 func stage(dir, name string, data []byte, perm fs.FileMode) (staged, error) {
-	f, err := os.CreateTemp(dir, tempPattern(name))
+	f, err := os.CreateTemp(dir, atomicfile.TempPattern(name))
 	if err != nil {
 		return staged{}, err
 	}
@@ -42,13 +42,10 @@ func stage(dir, name string, data []byte, perm fs.FileMode) (staged, error) {
 	return staged{tmp, filepath.Join(dir, name)}, nil
 }
 
-// tempPattern hides temp files (leading dot) and ties them to one final
-// name, so leftovers of a crash can be found and removed per file.
-func tempPattern(name string) string { return "." + name + ".tmp-*" }
-
-// removeStale deletes temp files a crash left behind for name.
+// removeStale deletes temp files a crash left behind for name (temp files
+// are hidden and tied to one final name: atomicfile.TempPattern).
 func removeStale(dir, name string) {
-	matches, _ := filepath.Glob(filepath.Join(dir, tempPattern(name)))
+	matches, _ := filepath.Glob(filepath.Join(dir, atomicfile.TempPattern(name)))
 	for _, m := range matches {
 		os.Remove(m)
 	}
@@ -69,31 +66,10 @@ func publish(dir string, files []staged) error {
 			return err
 		}
 	}
-	return syncDir(dir)
+	return atomicfile.SyncDir(dir)
 }
 
 // writeAtomic replaces dir/name with data in one step.
 func writeAtomic(dir, name string, data []byte, perm fs.FileMode) error {
-	s, err := stage(dir, name, data, perm)
-	if err != nil {
-		return err
-	}
-	return publish(dir, []staged{s})
-}
-
-// syncDir makes renames and creations in dir survive a power loss.
-// Windows cannot open a directory for syncing, and NTFS journals renames.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, fs.ErrInvalid) {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	return nil
+	return atomicfile.Write(filepath.Join(dir, name), data, atomicfile.Options{Perm: perm})
 }

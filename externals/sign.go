@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+
+	"github.com/picket-monitoring/picket/internal/atomicfile"
 )
 
 // signContext starts every signed message; the version lets a future
@@ -126,7 +128,7 @@ func WriteSigningKey(path string, key ed25519.PrivateKey) (err error) {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("write signing key %s: %w", path, err)
 	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
+	if err := atomicfile.SyncDir(filepath.Dir(path)); err != nil {
 		return fmt.Errorf("write signing key %s: %w", path, err)
 	}
 	return nil

@@ -22,13 +22,3 @@ func setProcessGroup(cmd *exec.Cmd) {
 		return err
 	}
 }
-
-// syncDir makes renames and removals in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/picket-monitoring/picket/internal/atomicfile"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -350,7 +351,7 @@ func (o *Objects) apply(ctx context.Context, changes []change) error {
 			return err
 		}
 	}
-	if err := syncDir(o.Dir); err != nil {
+	if err := atomicfile.SyncDir(o.Dir); err != nil {
 		return o.undo(changes, fmt.Errorf("nagios objects in %s: %w", o.Dir, err))
 	}
 	return nil
@@ -375,7 +376,7 @@ func (o *Objects) restore(changes []change) error {
 			errs = append(errs, fmt.Errorf("%s: %w", c.file, err))
 		}
 	}
-	if err := syncDir(o.Dir); err != nil {
+	if err := atomicfile.SyncDir(o.Dir); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
@@ -464,32 +465,10 @@ func (o *Objects) clearTemps() {
 }
 
 // writeAtomic replaces dir/name with data so that a reader, or Nagios
-// starting after a crash, sees either the old or the new content.
-func writeAtomic(dir, name string, data []byte, mode fs.FileMode) (err error) {
-	f, err := os.CreateTemp(dir, tempPrefix+"*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	// CreateTemp makes 0600; Nagios often runs as another user than picket.
-	if err = f.Chmod(mode); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), filepath.Join(dir, name))
+// starting after a crash, sees either the old or the new content. The mode
+// is set because Nagios often runs as another user than picket.
+func writeAtomic(dir, name string, data []byte, mode fs.FileMode) error {
+	return atomicfile.Write(filepath.Join(dir, name), data, atomicfile.Options{Perm: mode, TempPattern: tempPrefix + "*.tmp"})
 }
 
 // hostFile is the file name of a host's objects. Bytes that are unsafe or

@@ -4,7 +4,7 @@ package setup
 
 import "os"
 
-func restrict(f *os.File, _ string) error { return f.Chmod(0o600) }
+func restrict(f *os.File) error { return f.Chmod(0o600) }
 
 func makePrivateDir(dir string) error { return os.MkdirAll(dir, 0o750) }
 

@@ -32,7 +32,7 @@ func protect(path, sddl string) error {
 		windows.DACL_SECURITY_INFORMATION|windows.PROTECTED_DACL_SECURITY_INFORMATION, nil, nil, dacl, nil)
 }
 
-func restrict(_ *os.File, name string) error { return protect(name, fileSDDL) }
+func restrict(f *os.File) error { return protect(f.Name(), fileSDDL) }
 
 func makePrivateDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o750); err != nil {

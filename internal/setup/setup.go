@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+	"github.com/picket-monitoring/picket/internal/atomicfile"
 	"github.com/picket-monitoring/picket/internal/config"
 )
 
@@ -161,29 +162,7 @@ func render(dir string, s Settings) (agentFile, map[string]string, error) {
 }
 
 // writePrivate writes data to path through a file only the owner and
-// administrators can read, renamed into place.
+// administrators can read, restricted before anything is in it.
 func writePrivate(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	name := tmp.Name()
-	defer os.Remove(name)
-	// Restricted before anything is in it.
-	if err := restrict(tmp, name); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(name, path)
+	return atomicfile.Write(path, data, atomicfile.Options{Perm: 0o600, Prepare: restrict})
 }
