@@ -24,6 +24,19 @@ func openLogs(sec config.Log, levelFlag string, stderr io.Writer, sink logs.Even
 	return logs.New(c, stderr, sink)
 }
 
+// levelFlagOK checks --log-level before anything starts; empty means the
+// config's levels.
+func levelFlagOK(cmd, level string, sio stdio) bool {
+	if level == "" {
+		return true
+	}
+	if _, err := logs.ParseLevel(level); err != nil {
+		fmt.Fprintf(sio.err, "%s: --log-level: %v\n", cmd, err)
+		return false
+	}
+	return true
+}
+
 // followLevels makes a reloaded [log] section's levels take effect; a new
 // file or format needs a restart, which it says.
 func followLevels(l *logs.Logger, levelFlag string, first config.Log) func(*config.Config) {

@@ -36,11 +36,8 @@ func runRun(ctx context.Context, args []string, sio stdio) int {
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return exitUsage
 	}
-	if level := *level; level != "" {
-		if _, err := logs.ParseLevel(level); err != nil {
-			fmt.Fprintf(sio.err, "picket run: --log-level: %v\n", err)
-			return exitUsage
-		}
+	if !levelFlagOK("picket run", *level, sio) {
+		return exitUsage
 	}
 	if underServiceManager() {
 		return runAsService(serviceName(false), sio, func(ctx context.Context, sink logs.EventSink) int {

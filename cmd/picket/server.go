@@ -52,11 +52,8 @@ func runServer(ctx context.Context, args []string, sio stdio) int {
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
-	if *level != "" {
-		if _, err := logs.ParseLevel(*level); err != nil {
-			fmt.Fprintf(sio.err, "picket server: --log-level: %v\n", err)
-			return exitUsage
-		}
+	if !levelFlagOK("picket server", *level, sio) {
+		return exitUsage
 	}
 
 	cfg := &hub.Config{}
