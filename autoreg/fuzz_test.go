@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/picket-monitoring/picket/internal/config"
+	"github.com/picket-monitoring/picket/internal/tomlfile"
 )
 
 // FuzzRequest: any body through the handler and Register gets an answer,
@@ -73,7 +73,7 @@ func FuzzProfiles(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := parseProfiles(path, data)
 		if err != nil {
-			var ce *config.Error
+			var ce *tomlfile.Error
 			if !errors.As(err, &ce) && !errors.Is(err, fs.ErrNotExist) {
 				t.Fatalf("error of type %T: %v", err, err)
 			}

@@ -16,7 +16,7 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/picket-monitoring/picket/internal/config"
+	"github.com/picket-monitoring/picket/internal/tomlfile"
 )
 
 const testProfiles = `
@@ -92,7 +92,7 @@ func newServer(t testing.TB, o HandlerOptions) *server {
 		Profiles: profiles, Registry: reg, ExternalsDir: s.externals, Logger: s.logs.logger(),
 		Now: func() time.Time { return clock },
 		Validate: func(host string, data []byte) error {
-			return config.Decode(host+".toml", data, &externalsFile{})
+			return tomlfile.Decode(host+".toml", data, &externalsFile{})
 		},
 	}
 	o.Assigner, o.Tokens, o.Logger = s.a, tokens, s.logs.logger()

@@ -14,7 +14,7 @@ import (
 	"text/template"
 	"unicode/utf8"
 
-	"github.com/picket-monitoring/picket/internal/config"
+	"github.com/picket-monitoring/picket/internal/tomlfile"
 )
 
 // Profiles is a loaded profiles.toml: the rules that pick a host's profile
@@ -73,9 +73,9 @@ func LoadProfiles(path string) (*Profiles, error) {
 
 func parseProfiles(path string, data []byte) (*Profiles, error) {
 	var f profilesFile
-	var probs []config.Problem
-	if err := config.Decode(path, data, &f); err != nil {
-		var ce *config.Error
+	var probs []tomlfile.Problem
+	if err := tomlfile.Decode(path, data, &f); err != nil {
+		var ce *tomlfile.Error
 		if !errors.As(err, &ce) || !onlyUnknownKeys(ce) {
 			return nil, err
 		}
@@ -86,9 +86,9 @@ func parseProfiles(path string, data []byte) (*Profiles, error) {
 	add := func(field, msg string) {
 		line := 0
 		if field != "" {
-			line = config.FieldLine(data, field)
+			line = tomlfile.FieldLine(data, field)
 		}
-		probs = append(probs, config.Problem{File: path, Line: line, Field: field, Msg: msg})
+		probs = append(probs, tomlfile.Problem{File: path, Line: line, Field: field, Msg: msg})
 	}
 
 	p := &Profiles{file: path, def: f.Default, tmpls: map[string]*template.Template{}}
@@ -175,12 +175,12 @@ func parseProfiles(path string, data []byte) (*Profiles, error) {
 		}
 	}
 	if len(probs) > 0 {
-		return nil, &config.Error{Problems: probs}
+		return nil, &tomlfile.Error{Problems: probs}
 	}
 	return p, nil
 }
 
-func onlyUnknownKeys(e *config.Error) bool {
+func onlyUnknownKeys(e *tomlfile.Error) bool {
 	for _, p := range e.Problems {
 		if p.Msg != "unknown key" {
 			return false
@@ -193,13 +193,13 @@ func onlyUnknownKeys(e *config.Error) bool {
 // "template: NAME:LINE: message".
 var templateErrRE = regexp.MustCompile(`^template: [^:]*:(\d+): (.*)$`)
 
-func templateProblem(path string, err error) config.Problem {
+func templateProblem(path string, err error) tomlfile.Problem {
 	msg := err.Error()
 	if m := templateErrRE.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
-		return config.Problem{File: path, Line: line, Msg: m[2]}
+		return tomlfile.Problem{File: path, Line: line, Msg: m[2]}
 	}
-	return config.Problem{File: path, Msg: msg}
+	return tomlfile.Problem{File: path, Msg: msg}
 }
 
 // Match picks the profile of a host: the first rule, in file order, whose

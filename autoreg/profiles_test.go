@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/picket-monitoring/picket/internal/config"
+	"github.com/picket-monitoring/picket/internal/tomlfile"
 )
 
 const baseTemplate = `# {{.Host}} ({{.OSVersion}})
@@ -185,9 +185,9 @@ os = "beos"
 			}
 			path := profileDir(t, c.profiles, templates)
 			_, err := LoadProfiles(path)
-			var ce *config.Error
+			var ce *tomlfile.Error
 			if !errors.As(err, &ce) {
-				t.Fatalf("err = %v (%T), want *config.Error", err, err)
+				t.Fatalf("err = %v (%T), want *tomlfile.Error", err, err)
 			}
 			if len(ce.Problems) != len(c.want) {
 				t.Errorf("%d problems, want %d:\n%v", len(ce.Problems), len(c.want), err)

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/picket-monitoring/picket/internal/signing"
 )
 
 // Meta is what the cache knows about a stored file besides its content.
@@ -87,7 +89,7 @@ func (p *Puller) load(host string) (*Snapshot, error) {
 			// must not read as "no externals yet".
 			return nil, fmt.Errorf("last known good externals of %s: a signature is required and %s cannot be read: %v", host, sigPath, err)
 		}
-		if err := Verify(p.pub, host, data, sig); err != nil {
+		if err := signing.Verify(p.pub, host, data, sig); err != nil {
 			return nil, fmt.Errorf("last known good externals of %s: %s: %w", host, tomlPath, err)
 		}
 	}

@@ -26,7 +26,7 @@
 // The server side (Handler) owns nothing but reads Handler.Dir, holding
 // <host>.toml and <host>.toml.sig; with a signing key it rewrites a
 // <host>.toml.sig that is missing or does not match its .toml. WriteFile
-// writes both atomically. Signing keys are PKCS#8 PEM files, 0600.
+// writes both atomically. Keys and signatures are internal/signing's.
 //
 // # Cancellation
 //
@@ -39,7 +39,8 @@
 //
 // # Signatures
 //
-// A file may be signed with Ed25519. The signed message is not the file
+// A file may be signed with Ed25519 (the scheme is internal/signing's;
+// this package carries the signatures). The signed message is not the file
 // alone but
 //
 //	"picket-externals-v1" NUL <host> NUL <file content>
@@ -53,7 +54,7 @@
 // "ed25519:" followed by the 32-byte key in standard base64.
 //
 // An administrator signing by hand with OpenSSL 3, with a key made by
-// WriteSigningKey or by `openssl genpkey -algorithm ed25519 -out
+// signing.WriteSigningKey (`picket server keygen`) or by `openssl genpkey -algorithm ed25519 -out
 // externals.key`:
 //
 //	{ printf 'picket-externals-v1\0%s\0' web01; cat web01.toml; } > msg

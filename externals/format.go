@@ -1,15 +1,14 @@
 package externals
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/picket-monitoring/picket/internal/check"
-	"github.com/picket-monitoring/picket/internal/config"
+	"github.com/picket-monitoring/picket/internal/checkspec"
+	"github.com/picket-monitoring/picket/internal/tomlfile"
 )
 
 // DefaultMaxSize bounds an externals file. A thousand checks fit in a
@@ -22,10 +21,10 @@ const DefaultMaxSize = 1 << 20
 type File struct {
 	// HostAddress is $HOSTADDRESS$ of the host's checks; empty means the
 	// host name.
-	HostAddress string               `toml:"host_address"`
-	Defaults    config.CheckDefaults `toml:"defaults"`
-	Macros      config.Macros        `toml:"macros"`
-	CheckList   []config.CheckSpec   `toml:"check"`
+	HostAddress string             `toml:"host_address"`
+	Defaults    checkspec.Defaults `toml:"defaults"`
+	Macros      checkspec.Macros   `toml:"macros"`
+	CheckList   []checkspec.Spec   `toml:"check"`
 
 	// Checks are the enabled checks, resolved for the host Parse was
 	// given, each carrying the file's macros.
@@ -34,46 +33,34 @@ type File struct {
 
 // Parse decodes and validates an externals file for host. file names it
 // in errors (a path or the URL it came from). Problems in the content come
-// back together as a *config.Error, each with file:line; a host name that
+// back together as a *tomlfile.Error, each with file:line; a host name that
 // fails ValidHost is an error before the content is looked at.
 func Parse(file string, data []byte, host string) (*File, error) {
 	if !ValidHost(host) {
 		return nil, fmt.Errorf("%s: externals for invalid host name %q", file, host)
 	}
 	var f File
-	if err := config.Decode(file, data, &f); err != nil {
+	if err := tomlfile.Decode(file, data, &f); err != nil {
 		return nil, err
 	}
-	var probs []config.Problem
-	add := func(field, msg string) {
-		probs = append(probs, config.Problem{File: file, Line: config.FieldLine(data, field), Field: field, Msg: msg})
-	}
+	probs := tomlfile.NewProblems(file, data)
 	if strings.ContainsFunc(f.HostAddress, isControl) || strings.TrimSpace(f.HostAddress) != f.HostAddress {
-		add("host_address", fmt.Sprintf("%q: no control characters or surrounding spaces", f.HostAddress))
+		probs.Add("host_address", fmt.Sprintf("%q: no control characters or surrounding spaces", f.HostAddress))
 	}
 	for _, name := range slices.Sorted(maps.Keys(f.Macros)) {
 		// check.MacroSet separates its entries with NUL; TOML can write
 		// one as \u0000, and it would split the value into a bogus macro.
 		if strings.ContainsRune(f.Macros[name], 0) {
-			add("macros."+name, "a macro value cannot hold a NUL character")
+			probs.Add("macros."+name, "a macro value cannot hold a NUL character")
 		}
 	}
 	addr := f.HostAddress
 	if addr == "" {
 		addr = host
 	}
-	checks, err := config.ResolveChecks(file, data, f.CheckList, f.Defaults, f.Macros, host, addr)
-	if err != nil {
-		var ce *config.Error
-		if !errors.As(err, &ce) {
-			return nil, err
-		}
-		probs = append(probs, ce.Problems...)
-	}
-	if len(probs) > 0 {
-		// In file order, as config reports them.
-		sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })
-		return nil, &config.Error{Problems: probs}
+	checks := checkspec.ResolveFile(probs, f.CheckList, f.Defaults, f.Macros, host, addr)
+	if err := probs.Err(); err != nil {
+		return nil, err
 	}
 	f.Checks = checks
 	return &f, nil

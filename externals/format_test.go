@@ -6,7 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/picket-monitoring/picket/internal/config"
+	"github.com/picket-monitoring/picket/internal/checkspec"
+	"github.com/picket-monitoring/picket/internal/tomlfile"
 )
 
 const sampleTOML = `host_address = "10.0.0.5"
@@ -43,7 +44,7 @@ func TestParseValid(t *testing.T) {
 	}
 	disk, backup := f.Checks[0], f.Checks[1]
 	if disk.Host != "web01" || disk.HostAddress != "10.0.0.5" || disk.Service != "disk_root" ||
-		disk.Interval != time.Minute || disk.Timeout != config.DefaultTimeout {
+		disk.Interval != time.Minute || disk.Timeout != checkspec.DefaultTimeout {
 		t.Errorf("disk_root resolved as %+v", disk)
 	}
 	if backup.Cron != "0 6 * * *" || backup.Interval != 0 || backup.Timeout != 2*time.Minute {
@@ -95,9 +96,9 @@ func TestParseErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse("f.toml", []byte(tt.data), "web01")
-			var ce *config.Error
+			var ce *tomlfile.Error
 			if !errors.As(err, &ce) {
-				t.Fatalf("err = %v (%T), want a *config.Error", err, err)
+				t.Fatalf("err = %v (%T), want a *tomlfile.Error", err, err)
 			}
 			for _, w := range tt.want {
 				if !strings.Contains(err.Error(), w) {

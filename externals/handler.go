@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/picket-monitoring/picket/internal/signing"
 )
 
 // maxServe bounds what the handler reads into memory for one request.
@@ -81,7 +83,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer root.Close()
 
 	if isSig && h.Key == nil {
-		data, mod, err := readRegular(root, cacheSig(host), maxSigSize)
+		data, mod, err := readRegular(root, cacheSig(host), signing.MaxSigSize)
 		if !h.readOK(w, r, log, err) {
 			return
 		}
@@ -96,14 +98,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var sig []byte
 	switch {
 	case h.Key != nil:
-		sig = Sign(h.Key, host, data)
+		sig = signing.Sign(h.Key, host, data)
 		if err := ensureSig(root, host, sig); err != nil {
 			log.Warn("externals: cannot rewrite the stale signature file", "file", filepath.Join(h.Dir, cacheSig(host)), "err", err)
 		}
 	default:
 		// The admin's own .sig, in the same response as the file, saves
 		// a request; a missing one is no error here.
-		if s, _, err := readRegular(root, cacheSig(host), maxSigSize); err == nil {
+		if s, _, err := readRegular(root, cacheSig(host), signing.MaxSigSize); err == nil {
 			sig = s
 		}
 	}
@@ -203,7 +205,7 @@ func readRegular(root *os.Root, name string, limit int64) ([]byte, time.Time, er
 // files in Dir stay signed however they were edited.
 func ensureSig(root *os.Root, host string, sig []byte) error {
 	name := cacheSig(host)
-	if old, _, err := readRegular(root, name, maxSigSize); err == nil && bytes.Equal(bytes.TrimSpace(old), bytes.TrimSpace(sig)) {
+	if old, _, err := readRegular(root, name, signing.MaxSigSize); err == nil && bytes.Equal(bytes.TrimSpace(old), bytes.TrimSpace(sig)) {
 		return nil
 	}
 	var rnd [8]byte
@@ -273,7 +275,7 @@ func WriteFile(dir, host string, data []byte, key ed25519.PrivateKey) error {
 	}
 	files = append(files, st)
 	if key != nil {
-		st, err := stage(dir, cacheSig(host), Sign(key, host, data), 0o644)
+		st, err := stage(dir, cacheSig(host), signing.Sign(key, host, data), 0o644)
 		if err != nil {
 			discard(files)
 			return fmt.Errorf("write externals of %s: %w", host, err)

@@ -1,11 +1,13 @@
 package externals
 
 import (
+	"crypto/ed25519"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/picket-monitoring/picket/internal/leaktest"
+	"github.com/picket-monitoring/picket/internal/signing"
 )
 
 // TestMain fails the run if a test left a goroutine of this package
@@ -19,4 +21,13 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(code)
+}
+
+func newKey(t testing.TB) (ed25519.PublicKey, ed25519.PrivateKey) {
+	t.Helper()
+	pub, key, err := signing.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pub, key
 }

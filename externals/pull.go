@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/picket-monitoring/picket/internal/signing"
 )
 
 // SignatureHeader carries a file's signature in the response that carries
@@ -464,7 +466,7 @@ func (p *Puller) fetch(ctx context.Context, host string) Outcome {
 		if sig == nil {
 			return o
 		}
-		if err := Verify(p.pub, host, data, sig); err != nil {
+		if err := signing.Verify(p.pub, host, data, sig); err != nil {
 			return Outcome{Status: Rejected, Err: fmt.Errorf("%s: %w", shown, err)}
 		}
 	}
@@ -544,7 +546,7 @@ func (p *Puller) signature(ctx context.Context, resp *http.Response, fileURL str
 	default:
 		return nil, Outcome{Status: Unreachable, Err: fmt.Errorf("signature required: GET %s: server answered %s", shown, sresp.Status)}
 	}
-	sig, err := readLimited(sresp, maxSigSize)
+	sig, err := readLimited(sresp, signing.MaxSigSize)
 	if err != nil {
 		if tl := (*tooLargeError)(nil); errors.As(err, &tl) {
 			return nil, Outcome{Status: Rejected, Err: fmt.Errorf("%s: %w", shown, err)}

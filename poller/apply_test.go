@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/picket-monitoring/picket/internal/check"
+	"github.com/picket-monitoring/picket/internal/schedule"
 )
 
 // retrying returns a check whose first run fails softly, so its next run
@@ -26,7 +27,7 @@ func TestApplyKeepsUnchangedChecks(t *testing.T) {
 		p := New(Options{Runner: r, Sink: &fakeSink{}})
 		p.Apply([]check.Check{c})
 		stop := started(t, p)
-		off := Offset(c.Key(), time.Minute)
+		off := schedule.Offset(c.Key(), time.Minute)
 		time.Sleep(off + 5*time.Second) // ran once, CRITICAL, retry due at +10s
 		other := svc("load", time.Minute)
 		if err := p.Apply([]check.Check{other, c}); err != nil {
@@ -50,7 +51,7 @@ func TestApplyReschedulesChangedChecks(t *testing.T) {
 		p := New(Options{Runner: r, Sink: &fakeSink{}})
 		p.Apply([]check.Check{c})
 		stop := started(t, p)
-		off := Offset(c.Key(), time.Minute)
+		off := schedule.Offset(c.Key(), time.Minute)
 		time.Sleep(off + 5*time.Second)
 		changed := c
 		changed.Command = "check_http -H example.com"
@@ -170,7 +171,7 @@ func TestApplyRefusesBadListsWhole(t *testing.T) {
 		}{
 			{"duplicate", []check.Check{svc("a", time.Minute), svc("z", time.Minute), svc("a", time.Hour)},
 				[]string{"web1/a: defined more than once"}, ErrInvalidChecks},
-			{"bad cron", []check.Check{svc("z", time.Minute), bad}, []string{"web1/c", "Nowhere/Bogus"}, ErrCron},
+			{"bad cron", []check.Check{svc("z", time.Minute), bad}, []string{"web1/c", "Nowhere/Bogus"}, schedule.ErrCron},
 			{"zero interval", []check.Check{svc("z", 0)}, []string{"web1/z", "neither interval nor cron"}, ErrInvalidChecks},
 			{"all at once", []check.Check{svc("a", 0), svc("a", 0)}, []string{"web1/a: defined more than once", "neither"}, ErrInvalidChecks},
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/picket-monitoring/picket/internal/check"
+	"github.com/picket-monitoring/picket/internal/schedule"
 )
 
 // entry is one scheduled check as the loop sees it.
@@ -105,7 +106,7 @@ func (l *loop) reconcile(list []planned) {
 			next[k] = old
 			continue
 		}
-		e := &entry{planned: pl, key: k, index: -1, due: firstRun(pl.sched, now)}
+		e := &entry{planned: pl, key: k, index: -1, due: schedule.First(pl.sched, now)}
 		if old != nil {
 			l.retire(old)
 		}
@@ -132,7 +133,7 @@ func (l *loop) retire(e *entry) {
 }
 
 // schedule puts e into the heap at e.due, or drops it when its schedule
-// has no more runs, which ParseCron rules out.
+// has no more runs, which schedule.ParseCron rules out.
 func (l *loop) schedule(e *entry) {
 	if e.due.IsZero() {
 		l.p.log.Error("poller: check has no next run time, not scheduled", "check", e.key.String())

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/picket-monitoring/picket/internal/check"
+	"github.com/picket-monitoring/picket/internal/schedule"
 )
 
 // Runner runs one check once. It never fails: a plugin that cannot start,
@@ -76,7 +77,7 @@ type Poller struct {
 // planned is a validated check with its parsed schedule.
 type planned struct {
 	check check.Check
-	sched Schedule
+	sched schedule.Schedule
 }
 
 // New returns a Poller with no checks; call Apply to give it some.
@@ -128,7 +129,7 @@ func (p *Poller) Apply(checks []check.Check) error {
 		if seen[k] == 2 {
 			problems = append(problems, fmt.Errorf("check %s: %w", k, errDuplicate))
 		}
-		s, err := scheduleOf(c)
+		s, err := schedule.Of(c)
 		if err != nil {
 			problems = append(problems, fmt.Errorf("check %s: %w", k, err))
 			continue

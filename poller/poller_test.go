@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/picket-monitoring/picket/internal/check"
+	"github.com/picket-monitoring/picket/internal/schedule"
 )
 
 // Inside a synctest bubble time starts at 2000-01-01 00:00 UTC, a whole
@@ -25,7 +26,7 @@ func TestIntervalCheckRunsAtItsPhase(t *testing.T) {
 			t.Fatal(err)
 		}
 		stop := started(t, p)
-		off := Offset(c.Key(), time.Minute)
+		off := schedule.Offset(c.Key(), time.Minute)
 		time.Sleep(off + 3*time.Minute + time.Second)
 		synctest.Wait()
 		want := []time.Duration{off, off + time.Minute, off + 2*time.Minute, off + 3*time.Minute}
@@ -78,7 +79,7 @@ func TestRetriesFollowNagios(t *testing.T) {
 			t.Fatal(err)
 		}
 		stop := started(t, p)
-		off := Offset(c.Key(), time.Minute)
+		off := schedule.Offset(c.Key(), time.Minute)
 		time.Sleep(off + 5*time.Minute + time.Second)
 		stop()
 		s := time.Second
@@ -107,7 +108,7 @@ func TestRetryNeedsBothSettings(t *testing.T) {
 		p := New(Options{Runner: r, Sink: &fakeSink{}})
 		p.Apply([]check.Check{c})
 		stop := started(t, p)
-		off := Offset(c.Key(), time.Minute)
+		off := schedule.Offset(c.Key(), time.Minute)
 		time.Sleep(off + time.Minute + time.Second)
 		stop()
 		if got := r.startsOf(c.Key(), time.Now().Truncate(time.Hour).Add(off)); !slices.Equal(got, []time.Duration{0, time.Minute}) {
@@ -159,7 +160,7 @@ func TestSkipIfStillRunning(t *testing.T) {
 		c := svc("slow", time.Minute)
 		p.Apply([]check.Check{c})
 		stop := started(t, p)
-		off := Offset(c.Key(), time.Minute)
+		off := schedule.Offset(c.Key(), time.Minute)
 		time.Sleep(off + 150*time.Second) // due at +0 (runs), +60 and +120 (skipped)
 		synctest.Wait()
 		if st := p.Stats(); st.Started != 1 || st.Skipped != 2 || st.Running != 1 {

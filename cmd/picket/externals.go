@@ -16,7 +16,8 @@ import (
 
 	"github.com/picket-monitoring/picket/externals"
 	"github.com/picket-monitoring/picket/internal/check"
-	"github.com/picket-monitoring/picket/internal/config"
+	"github.com/picket-monitoring/picket/internal/signing"
+	"github.com/picket-monitoring/picket/internal/tomlfile"
 )
 
 const externalsUsage = `Usage: picket externals check FILE [--host H] [--public-key ed25519:...]
@@ -73,7 +74,7 @@ func runExternals(_ context.Context, args []string, sio stdio) int {
 	}
 	var pub []byte
 	if *pubKey != "" {
-		k, err := externals.ParsePublicKey(*pubKey)
+		k, err := signing.ParsePublicKey(*pubKey)
 		if err != nil {
 			fmt.Fprintf(sio.err, "picket externals check: --public-key: %v\n", err)
 			return exitUsage
@@ -102,7 +103,7 @@ func runExternals(_ context.Context, args []string, sio stdio) int {
 			fmt.Fprintf(sio.err, "%s: signature required: %v\n", path, err)
 			return exitCritical
 		}
-		if err := externals.Verify(pub, *host, data, sig); err != nil {
+		if err := signing.Verify(pub, *host, data, sig); err != nil {
 			fmt.Fprintf(sio.err, "%s.sig: %v\n", path, err)
 			return exitCritical
 		}
@@ -157,6 +158,6 @@ func writeExternals(sio stdio, path, host string, data []byte, f *externals.File
 
 // externalsDuration writes a duration as the file would: "1m", not "1m0s".
 func externalsDuration(d time.Duration) string {
-	b, _ := config.Duration{Duration: d}.MarshalText()
+	b, _ := tomlfile.Duration{Duration: d}.MarshalText()
 	return string(b)
 }

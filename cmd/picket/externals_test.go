@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/picket-monitoring/picket/externals"
+	"github.com/picket-monitoring/picket/internal/signing"
 )
 
 const externalsFile = `host_address = "10.0.0.5"
@@ -88,16 +88,16 @@ func TestExternalsCheckInvalid(t *testing.T) {
 }
 
 func TestExternalsCheckSignature(t *testing.T) {
-	pub, key, err := externals.GenerateKey()
+	pub, key, err := signing.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
 	path := writeExternalsFile(t, "web01.toml", externalsFile)
-	pubArg := externals.FormatPublicKey(pub)
+	pubArg := signing.FormatPublicKey(pub)
 	if code, _, errs := run("externals", "check", "--public-key", pubArg, path); code != exitCritical || !strings.Contains(errs, "signature required") {
 		t.Errorf("no .sig: exit %d, stderr %q", code, errs)
 	}
-	os.WriteFile(path+".sig", externals.Sign(key, "web01", []byte(externalsFile)), 0o644)
+	os.WriteFile(path+".sig", signing.Sign(key, "web01", []byte(externalsFile)), 0o644)
 	code, out, errs := run("externals", "check", "--public-key", pubArg, path)
 	if code != exitOK || !strings.Contains(out, "signature valid") {
 		t.Errorf("signed: exit %d, stderr %q\n%s", code, errs, out)

@@ -9,8 +9,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/picket-monitoring/picket/externals"
 	"github.com/picket-monitoring/picket/internal/hub"
+	"github.com/picket-monitoring/picket/internal/signing"
 )
 
 func runServerKeygen(args []string, sio stdio) int {
@@ -21,9 +21,9 @@ func runServerKeygen(args []string, sio stdio) int {
 		fmt.Fprintln(sio.err, "Usage: picket server keygen --key FILE")
 		return exitUsage
 	}
-	pub, priv, err := externals.GenerateKey()
+	pub, priv, err := signing.GenerateKey()
 	if err == nil {
-		err = externals.WriteSigningKey(*keyPath, priv)
+		err = signing.WriteSigningKey(*keyPath, priv)
 	}
 	if err != nil {
 		fmt.Fprintf(sio.err, "picket server keygen: %v\n", err)
@@ -31,7 +31,7 @@ func runServerKeygen(args []string, sio stdio) int {
 	}
 	fmt.Fprintf(sio.err, "signing key written to %s; set [externals] signing_key to it in server.toml\n", *keyPath)
 	fmt.Fprintf(sio.err, "give the agents this line in their [externals] section:\n")
-	fmt.Fprintf(sio.out, "public_key = %q\n", externals.FormatPublicKey(pub))
+	fmt.Fprintf(sio.out, "public_key = %q\n", signing.FormatPublicKey(pub))
 	return exitOK
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kardianos/service"
+
 	"github.com/picket-monitoring/picket/internal/config"
 	"github.com/picket-monitoring/picket/internal/hub"
 	"github.com/picket-monitoring/picket/internal/logs"

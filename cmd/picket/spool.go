@@ -16,6 +16,7 @@ import (
 	"github.com/picket-monitoring/picket/internal/check"
 	"github.com/picket-monitoring/picket/internal/config"
 	"github.com/picket-monitoring/picket/internal/spool"
+	"github.com/picket-monitoring/picket/internal/tomlfile"
 )
 
 const spoolUsage = `Usage: picket spool stats [--config FILE] [--json]
@@ -193,7 +194,7 @@ func oldestFor(st spool.Stats, c string) time.Time {
 }
 
 func since(now, t time.Time) string {
-	b, _ := config.Duration{Duration: now.Sub(t).Round(time.Second)}.MarshalText()
+	b, _ := tomlfile.Duration{Duration: now.Sub(t).Round(time.Second)}.MarshalText()
 	return string(b)
 }
 

@@ -11,7 +11,9 @@ import (
 	"github.com/picket-monitoring/picket/internal/check"
 	"github.com/picket-monitoring/picket/internal/config"
 	"github.com/picket-monitoring/picket/internal/spool"
+	"github.com/picket-monitoring/picket/internal/tomlfile"
 	"github.com/picket-monitoring/picket/nsca"
+	"github.com/picket-monitoring/picket/plugins"
 	"github.com/picket-monitoring/picket/poller"
 	"github.com/picket-monitoring/picket/spooler"
 )
@@ -105,7 +107,7 @@ func closedAddr(t *testing.T) string {
 func TestSpoolerHealth(t *testing.T) {
 	now := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 	cfg := &config.Config{Hostname: "web01", Health: config.Health{SpoolerService: "picket_spooler",
-		BacklogWarning: config.Duration{Duration: 10 * time.Minute}, BacklogCritical: config.Duration{Duration: time.Hour}},
+		BacklogWarning: tomlfile.Duration{Duration: 10 * time.Minute}, BacklogCritical: tomlfile.Duration{Duration: time.Hour}},
 		Spool: config.Spool{MaxBytes: 1000}}
 	group := func(active string, names ...string) spooler.GroupStats {
 		g := spooler.GroupStats{Cursor: "group.dc1", Active: active, Sent: 42}
@@ -154,5 +156,19 @@ func TestSpoolerHealth(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The config shows users the defaults the components apply to a zero
+// setting; the two must not drift apart.
+func TestConfigDefaultsAreTheComponents(t *testing.T) {
+	if config.DefaultMaxOutput != plugins.DefaultMaxOutput {
+		t.Errorf("max_output default: config %d, plugins %d", config.DefaultMaxOutput, plugins.DefaultMaxOutput)
+	}
+	if config.DefaultKillGrace != plugins.DefaultKillGrace {
+		t.Errorf("kill_grace default: config %v, plugins %v", config.DefaultKillGrace, plugins.DefaultKillGrace)
+	}
+	if config.DefaultConcurrency() != poller.DefaultConcurrency() {
+		t.Errorf("concurrency default: config %d, poller %d", config.DefaultConcurrency(), poller.DefaultConcurrency())
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/picket-monitoring/picket/externals"
 	"github.com/picket-monitoring/picket/internal/check"
 	"github.com/picket-monitoring/picket/internal/config"
+	"github.com/picket-monitoring/picket/internal/signing"
 )
 
 // registrationFile is the registration's answer, in state_dir.
@@ -82,7 +83,7 @@ func newExtManager(cfg *config.Config, version string, logger *slog.Logger) (*ex
 	}
 	var pub ed25519.PublicKey
 	if cfg.Externals.PublicKey != "" {
-		if pub, err = externals.ParsePublicKey(cfg.Externals.PublicKey); err != nil {
+		if pub, err = signing.ParsePublicKey(cfg.Externals.PublicKey); err != nil {
 			return nil, fmt.Errorf("externals.public_key: %w", err)
 		}
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/picket-monitoring/picket/externals"
 	"github.com/picket-monitoring/picket/internal/check"
 	"github.com/picket-monitoring/picket/internal/config"
+	"github.com/picket-monitoring/picket/internal/signing"
 	"github.com/picket-monitoring/picket/nsca"
 )
 
@@ -54,7 +55,7 @@ func startCentral(t *testing.T) *central {
 	root := t.TempDir()
 	c := &central{dir: filepath.Join(root, "externals")}
 	var err error
-	if c.pub, c.key, err = externals.GenerateKey(); err != nil {
+	if c.pub, c.key, err = signing.GenerateKey(); err != nil {
 		t.Fatal(err)
 	}
 	write := func(name, data string, mode os.FileMode) string {
@@ -307,7 +308,7 @@ func TestExtManagerTakesTheAssignedName(t *testing.T) {
 // disk, and the version running stay; the agent's service says why.
 func TestExtManagerKeepsLastKnownGoodOnRejection(t *testing.T) {
 	const good = "[[check]]\nservice = \"disk\"\ncommand = \"check_disk -w 10%\"\ninterval = \"1m\"\n"
-	_, otherKey, err := externals.GenerateKey()
+	_, otherKey, err := signing.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +326,7 @@ func TestExtManagerKeepsLastKnownGoodOnRejection(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := startCentral(t)
 			c.publish(t, "web01", good, c.key)
-			m, cfg := newTestManager(t, "web01", "", c.externalsSection("public_key = \""+externals.FormatPublicKey(c.pub)+"\""))
+			m, cfg := newTestManager(t, "web01", "", c.externalsSection("public_key = \""+signing.FormatPublicKey(c.pub)+"\""))
 			if needReg := m.fetchAll(context.Background()); needReg {
 				t.Fatal("fetchAll wants to register a host the server has externals for")
 			}

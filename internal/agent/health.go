@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/picket-monitoring/picket/internal/check"
-	"github.com/picket-monitoring/picket/internal/config"
+	"github.com/picket-monitoring/picket/internal/tomlfile"
 	"github.com/picket-monitoring/picket/poller"
 )
 
@@ -53,6 +53,6 @@ func pollerHealth(host, service string, prev, cur poller.Stats, now time.Time, p
 }
 
 func formatPeriod(d time.Duration) string {
-	b, _ := config.Duration{Duration: d.Round(time.Second)}.MarshalText()
+	b, _ := tomlfile.Duration{Duration: d.Round(time.Second)}.MarshalText()
 	return string(b)
 }

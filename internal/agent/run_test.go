@@ -3,13 +3,14 @@ package agent
 import (
 	"context"
 	"fmt"
-	"github.com/picket-monitoring/picket/internal/config"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/picket-monitoring/picket/internal/config"
 
 	"github.com/picket-monitoring/picket/internal/leaktest"
 	"github.com/picket-monitoring/picket/internal/spool"

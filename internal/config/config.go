@@ -8,12 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/picket-monitoring/picket/internal/check"
+	"github.com/picket-monitoring/picket/internal/checkspec"
+	"github.com/picket-monitoring/picket/internal/tomlfile"
 	"github.com/picket-monitoring/picket/nsca"
 )
 
@@ -39,23 +40,23 @@ type Config struct {
 	MaxOutput int `toml:"max_output"`
 	// KillGrace is how long a timed-out plugin has between SIGTERM and
 	// SIGKILL.
-	KillGrace Duration `toml:"kill_grace"`
+	KillGrace tomlfile.Duration `toml:"kill_grace"`
 	// Concurrency bounds the plugins running at once; 0 picks a default.
 	Concurrency int `toml:"concurrency"`
 
 	// StateDir holds what the agent learns at run time: the last-known-good
 	// externals and the registration's answer.
-	StateDir  string        `toml:"state_dir"`
-	SpoolDir  string        `toml:"spool_dir"`
-	Spool     Spool         `toml:"spool"`
-	Targets   []Target      `toml:"target"`
-	Externals Externals     `toml:"externals"`
-	Autoreg   Autoreg       `toml:"autoreg"`
-	Health    Health        `toml:"health"`
-	Log       Log           `toml:"log"`
-	Macros    Macros        `toml:"macros"`
-	Defaults  CheckDefaults `toml:"defaults"`
-	CheckList []CheckSpec   `toml:"check"`
+	StateDir  string             `toml:"state_dir"`
+	SpoolDir  string             `toml:"spool_dir"`
+	Spool     Spool              `toml:"spool"`
+	Targets   []Target           `toml:"target"`
+	Externals Externals          `toml:"externals"`
+	Autoreg   Autoreg            `toml:"autoreg"`
+	Health    Health             `toml:"health"`
+	Log       Log                `toml:"log"`
+	Macros    checkspec.Macros   `toml:"macros"`
+	Defaults  checkspec.Defaults `toml:"defaults"`
+	CheckList []checkspec.Spec   `toml:"check"`
 
 	// File is where the config was read from.
 	File string `toml:"-"`
@@ -67,18 +68,18 @@ type Config struct {
 // Health is how the agent reports on itself: passive results on its own
 // services, sent like any check's, so an unhealthy agent shows in Nagios.
 type Health struct {
-	Enabled        *bool    `toml:"enabled"`
-	Interval       Duration `toml:"interval"`
-	PollerService  string   `toml:"poller_service"`
-	SpoolerService string   `toml:"spooler_service"`
+	Enabled        *bool             `toml:"enabled"`
+	Interval       tomlfile.Duration `toml:"interval"`
+	PollerService  string            `toml:"poller_service"`
+	SpoolerService string            `toml:"spooler_service"`
 	// ExternalsService reports the externals: version running, last
 	// fetch, rejections, registration.
 	ExternalsService string `toml:"externals_service"`
 	// BacklogWarning and BacklogCritical are how old the oldest unsent
 	// result of a target may grow before the spooler's service turns
 	// WARNING or CRITICAL.
-	BacklogWarning  Duration `toml:"backlog_warning"`
-	BacklogCritical Duration `toml:"backlog_critical"`
+	BacklogWarning  tomlfile.Duration `toml:"backlog_warning"`
+	BacklogCritical tomlfile.Duration `toml:"backlog_critical"`
 }
 
 // Defaults of [health].
@@ -96,11 +97,11 @@ type Target struct {
 	Address string `toml:"address"`
 	// Group names a failover chain: targets sharing it are tried in file
 	// order and share one position in the spool. Empty: a group of one.
-	Group        string   `toml:"group"`
-	Encryption   string   `toml:"encryption"`
-	PasswordFile string   `toml:"password_file"`
-	Legacy       bool     `toml:"legacy"`
-	Timeout      Duration `toml:"timeout"`
+	Group        string            `toml:"group"`
+	Encryption   string            `toml:"encryption"`
+	PasswordFile string            `toml:"password_file"`
+	Legacy       bool              `toml:"legacy"`
+	Timeout      tomlfile.Duration `toml:"timeout"`
 
 	// Method is Encryption parsed.
 	Method nsca.Method `toml:"-"`
@@ -120,13 +121,13 @@ type Externals struct {
 	KeyFile  string `toml:"key_file"`
 	// PublicKey ("ed25519:<base64>"), when set, makes a signature
 	// mandatory: an unsigned or badly signed file is rejected.
-	PublicKey string   `toml:"public_key"`
-	Interval  Duration `toml:"interval"`
+	PublicKey string            `toml:"public_key"`
+	Interval  tomlfile.Duration `toml:"interval"`
 	// MaxStale is how long the last-known-good externals keep running
 	// without the server confirming them; after it, auto-config mode.
-	MaxStale Duration `toml:"max_stale"`
-	Timeout  Duration `toml:"timeout"`
-	MaxSize  Size     `toml:"max_size"`
+	MaxStale tomlfile.Duration `toml:"max_stale"`
+	Timeout  tomlfile.Duration `toml:"timeout"`
+	MaxSize  tomlfile.Size     `toml:"max_size"`
 	// MonitoredHosts are other hosts whose externals this agent pulls and
 	// runs, reporting under their names (multi-host mode).
 	MonitoredHosts []string `toml:"monitored_hosts"`
@@ -138,7 +139,7 @@ type Autoreg struct {
 	TokenFile string   `toml:"token_file"`
 	Metadata  []string `toml:"metadata"`
 	// MaxBackoff caps the wait between registration attempts.
-	MaxBackoff Duration `toml:"max_backoff"`
+	MaxBackoff tomlfile.Duration `toml:"max_backoff"`
 }
 
 // DefaultPath is the platform's config file location.
@@ -176,75 +177,52 @@ func LoadAs(path, hostname string) (*Config, error) {
 
 func parse(file string, data []byte, hostname string) (*Config, error) {
 	c := &Config{File: file}
-	if err := Decode(file, data, c); err != nil {
+	if err := tomlfile.Decode(file, data, c); err != nil {
 		return nil, err
 	}
 	if hostname != "" {
 		c.Hostname = hostname
 	}
-	probs := &problems{file: file, data: data}
+	probs := tomlfile.NewProblems(file, data)
 	c.applyDefaults(probs)
 	c.applySpoolDefaults(probs)
 	c.applyExternalsDefaults(probs)
-	c.Log.Resolve(probs.add)
+	c.Log.Resolve(probs.Add)
 	c.checkTargets(probs)
 	c.checkGroups(probs)
 	c.checkRunner(probs)
-	c.Checks = resolveChecks(probs, c.CheckList, c.Defaults, c.Macros, c.Hostname, c.HostAddress)
-	if err := probs.err(); err != nil {
+	c.Checks = checkspec.Resolve(probs, c.CheckList, c.Defaults, c.Macros, c.Hostname, c.HostAddress)
+	if err := probs.Err(); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-// problems collects every problem of one file, each placed on its line.
-type problems struct {
-	file string
-	data []byte
-	list []Problem
-}
-
-// add records a problem with field, a dotted key with array indexes such
-// as "check[2].interval".
-func (p *problems) add(field, msg string) {
-	p.list = append(p.list, Problem{File: p.file, Line: keyLine(p.data, strings.Split(field, ".")), Field: field, Msg: msg})
-}
-
-func (p *problems) err() error {
-	if len(p.list) == 0 {
-		return nil
-	}
-	// In file order, as an editor shows them; problems without a line
-	// (0) go first.
-	sort.SliceStable(p.list, func(i, j int) bool { return p.list[i].Line < p.list[j].Line })
-	return &Error{Problems: p.list}
-}
-
-func (c *Config) checkTargets(probs *problems) {
+func (c *Config) checkTargets(probs *tomlfile.Problems) {
 	for i := range c.Targets {
 		t := &c.Targets[i]
 		f := "target[" + strconv.Itoa(i) + "]"
 		if t.Address == "" {
-			probs.add(f+".address", "missing (want host:port)")
+			probs.Add(f+".address", "missing (want host:port)")
 		} else if _, _, err := net.SplitHostPort(t.Address); err != nil {
-			probs.add(f+".address", fmt.Sprintf("%q is not host:port", t.Address))
+			probs.Add(f+".address", fmt.Sprintf("%q is not host:port", t.Address))
 		}
 		if t.Encryption == "" {
 			t.Encryption = "xor"
 		}
 		m, err := nsca.ParseMethod(t.Encryption)
 		if err != nil {
-			probs.add(f+".encryption", err.Error())
+			probs.Add(f+".encryption", err.Error())
 		}
 		t.Method = m
 		if (err != nil || m != nsca.None) && t.PasswordFile == "" {
-			probs.add(f+".password_file", "missing: encryption "+t.Encryption+" needs a password")
+			probs.Add(f+".password_file", "missing: encryption "+t.Encryption+" needs a password")
 		}
 		if t.PasswordFile != "" {
 			if err := CheckSecretFile(t.PasswordFile); err != nil {
-				probs.add(f+".password_file", err.Error())
+				probs.Add(f+".password_file", err.Error())
 			} else if pw, err := ReadSecret(t.PasswordFile); err != nil {
-				probs.add(f+".password_file", err.Error())
+				probs.Add(f+".password_file", err.Error())
 			} else {
 				t.secretSum = sha256.Sum256(pw)
 			}
@@ -253,29 +231,29 @@ func (c *Config) checkTargets(probs *problems) {
 }
 
 // checkRunner validates the settings of the plugin runner.
-func (c *Config) checkRunner(probs *problems) {
+func (c *Config) checkRunner(probs *tomlfile.Problems) {
 	for i, d := range c.PluginDirs {
 		if d == "" || !filepath.IsAbs(d) {
-			probs.add("plugin_dirs", fmt.Sprintf("entry %d (%q) is not an absolute path", i+1, d))
+			probs.Add("plugin_dirs", fmt.Sprintf("entry %d (%q) is not an absolute path", i+1, d))
 		}
 	}
 	if c.MaxOutput < 0 {
-		probs.add("max_output", "must not be negative")
+		probs.Add("max_output", "must not be negative")
 	} else if c.MaxOutput > 0 && c.MaxOutput < 512 {
-		probs.add("max_output", fmt.Sprintf("%d bytes is too small to hold a plugin's first line; use at least 512", c.MaxOutput))
+		probs.Add("max_output", fmt.Sprintf("%d bytes is too small to hold a plugin's first line; use at least 512", c.MaxOutput))
 	}
 	if c.Concurrency < 0 {
-		probs.add("concurrency", "must not be negative")
+		probs.Add("concurrency", "must not be negative")
 	}
 	for ext, argv := range c.Interpreters {
 		if !strings.HasPrefix(ext, ".") {
-			probs.add("interpreters."+ext, "key must be a file extension starting with '.'")
+			probs.Add("interpreters."+ext, "key must be a file extension starting with '.'")
 		}
 		if len(argv) == 0 || argv[0] == "" {
-			probs.add("interpreters."+ext, "needs an interpreter command, e.g. [\"powershell.exe\", \"-File\"]")
+			probs.Add("interpreters."+ext, "needs an interpreter command, e.g. [\"powershell.exe\", \"-File\"]")
 		}
 	}
-	c.Macros.check(probs, "macros")
+	c.Macros.Check(probs, "macros")
 }
 
 // Password reads the target's secret. A trailing newline (as editors and

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/picket-monitoring/picket/internal/check"
+	"github.com/picket-monitoring/picket/internal/checkspec"
+	"github.com/picket-monitoring/picket/internal/tomlfile"
 	"github.com/picket-monitoring/picket/nsca"
 )
 
@@ -74,9 +76,9 @@ address = "nagios1"
 encryption = "aes"
 `
 	_, err := Parse("picket.toml", []byte(src))
-	var ce *Error
+	var ce *tomlfile.Error
 	if !errors.As(err, &ce) {
-		t.Fatalf("err = %v, want *Error", err)
+		t.Fatalf("err = %v, want *tomlfile.Error", err)
 	}
 	msg := err.Error()
 	for _, want := range []string{
@@ -106,7 +108,7 @@ func TestDecodeUnknownKeysAndTypes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var c Config
-		err := Decode("picket.toml", []byte(tt.src), &c)
+		err := tomlfile.Decode("picket.toml", []byte(tt.src), &c)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%q: err = %v, want %q", tt.src, err, tt.want)
 		}
@@ -177,13 +179,13 @@ retry_interval = "10s"
 	want := []check.Check{
 		{Host: "web01", HostAddress: "web01", Service: "disk_root", Command: "check_disk -w 10% -c 5% -p /",
 			Interval: 2 * time.Minute, Timeout: 20 * time.Second, TimeoutState: check.Unknown,
-			RetryInterval: DefaultRetryInterval, MaxAttempts: DefaultMaxAttempts},
+			RetryInterval: checkspec.DefaultRetryInterval, MaxAttempts: checkspec.DefaultMaxAttempts},
 		{Host: "web01", HostAddress: "web01", Service: "backup_age", Command: "$USER2$/check_file_age -f /var/backups/last",
 			Cron: "CRON_TZ=Europe/Berlin 0 6 * * *", Timeout: 2 * time.Minute, TimeoutState: check.Warning,
-			RetryInterval: DefaultRetryInterval, MaxAttempts: 1},
+			RetryInterval: checkspec.DefaultRetryInterval, MaxAttempts: 1},
 		{Host: "db01", HostAddress: "db01", Service: "db_load", Command: "check_load -w 5 -c 10",
 			Interval: 30 * time.Second, Timeout: 20 * time.Second, TimeoutState: check.Unknown,
-			RetryInterval: 10 * time.Second, MaxAttempts: DefaultMaxAttempts},
+			RetryInterval: 10 * time.Second, MaxAttempts: checkspec.DefaultMaxAttempts},
 	}
 	if !reflect.DeepEqual(c.Checks, want) {
 		t.Errorf("Checks =\n%+v\nwant\n%+v", c.Checks, want)

@@ -9,46 +9,59 @@ import (
 	"strings"
 	"time"
 
-	"github.com/picket-monitoring/picket/plugins"
-	"github.com/picket-monitoring/picket/poller"
+	"github.com/picket-monitoring/picket/internal/checkspec"
+	"github.com/picket-monitoring/picket/internal/tomlfile"
 )
 
+// Defaults of the plugin runner's and the poller's settings. They are the
+// config's to choose, since the file is where a user sees and changes them;
+// the components keep defaults of their own only for callers without a
+// config (a test, a library user), and the agent's tests hold the two equal.
+const (
+	DefaultMaxOutput = 64 << 10
+	DefaultKillGrace = 5 * time.Second
+)
+
+// DefaultConcurrency is how many plugins run at once when the file does
+// not say: most plugins wait on I/O, so four per core keeps the cores busy
+// without letting a burst of slow checks fork hundreds of processes.
+func DefaultConcurrency() int { return 4 * runtime.GOMAXPROCS(0) }
+
 // applyDefaults fills what the file left out and the system can tell.
-func (c *Config) applyDefaults(probs *problems) {
+func (c *Config) applyDefaults(probs *tomlfile.Problems) {
 	if c.Hostname == "" {
 		h, err := systemHostname(c.HostnameFQDN)
 		if err != nil {
-			probs.add("hostname", "empty, and the system's host name cannot be read: "+err.Error())
+			probs.Add("hostname", "empty, and the system's host name cannot be read: "+err.Error())
 		}
 		c.Hostname = h
 	}
 	if c.HostnameLowercase == nil || *c.HostnameLowercase {
 		c.Hostname = strings.ToLower(c.Hostname)
 	}
-	checkName(probs, "hostname", "host", c.Hostname, maxHostLen)
+	checkspec.CheckName(probs, "hostname", "host", c.Hostname, checkspec.MaxHostLen)
 	if len(c.PluginDirs) == 0 {
 		c.PluginDirs = DefaultPluginDirs()
 	}
-	// The runner's and the poller's own defaults, filled in here so the
-	// effective config shows what will run.
+	// Filled in here so the effective config shows what will run.
 	if c.MaxOutput == 0 {
-		c.MaxOutput = plugins.DefaultMaxOutput
+		c.MaxOutput = DefaultMaxOutput
 	}
 	if c.KillGrace.Duration == 0 {
-		c.KillGrace.Duration = plugins.DefaultKillGrace
+		c.KillGrace.Duration = DefaultKillGrace
 	}
 	if c.Concurrency == 0 {
-		c.Concurrency = poller.DefaultConcurrency()
+		c.Concurrency = DefaultConcurrency()
 	}
 	if c.Health.Interval.Duration == 0 {
 		c.Health.Interval.Duration = DefaultHealthInterval
 	} else if c.Health.Interval.Duration < 10*time.Second {
-		probs.add("health.interval", "report at most every 10s (the default is 5m)")
+		probs.Add("health.interval", "report at most every 10s (the default is 5m)")
 	}
 	if c.Health.PollerService == "" {
 		c.Health.PollerService = DefaultPollerService
 	}
-	checkName(probs, "health.poller_service", "service", c.Health.PollerService, maxServiceLen)
+	checkspec.CheckName(probs, "health.poller_service", "service", c.Health.PollerService, checkspec.MaxServiceLen)
 }
 
 // DefaultPluginDirs is where the platform's Nagios plugins live, then the

@@ -2,10 +2,13 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"net/url"
 
 	"github.com/BurntSushi/toml"
+
 	"github.com/picket-monitoring/picket/internal/check"
+	"github.com/picket-monitoring/picket/internal/tomlfile"
 )
 
 // Masked stands in for a value that may be a secret.
@@ -19,12 +22,12 @@ const Masked = "********"
 func (c *Config) Effective(showMacros bool) ([]byte, error) {
 	e := effective{
 		Hostname:            c.Hostname,
-		HostAddress:         firstNonEmpty(c.HostAddress, c.Hostname),
+		HostAddress:         cmp.Or(c.HostAddress, c.Hostname),
 		PluginDirs:          c.PluginDirs,
 		AllowPluginsOutside: c.AllowPluginsOutside,
 		Interpreters:        c.Interpreters,
 		MaxOutput:           c.MaxOutput,
-		KillGrace:           Duration{c.KillGrace.Duration},
+		KillGrace:           tomlfile.Duration{Duration: c.KillGrace.Duration},
 		Concurrency:         c.Concurrency,
 		StateDir:            c.StateDir,
 		SpoolDir:            c.SpoolDir,
@@ -69,15 +72,15 @@ func (c *Config) Effective(showMacros bool) ([]byte, error) {
 			Command:      ch.Command,
 			Shell:        ch.Shell,
 			Cron:         ch.Cron,
-			Timeout:      Duration{ch.Timeout},
+			Timeout:      tomlfile.Duration{Duration: ch.Timeout},
 			TimeoutState: ch.TimeoutState,
 			MaxAttempts:  ch.MaxAttempts,
 		}
 		if ch.Cron == "" {
-			ec.Interval = &Duration{ch.Interval}
+			ec.Interval = &tomlfile.Duration{Duration: ch.Interval}
 		}
 		if ch.MaxAttempts > 1 {
-			ec.RetryInterval = &Duration{ch.RetryInterval}
+			ec.RetryInterval = &tomlfile.Duration{Duration: ch.RetryInterval}
 		}
 		e.Checks = append(e.Checks, ec)
 	}
@@ -97,7 +100,7 @@ type effective struct {
 	PluginDirs          []string            `toml:"plugin_dirs"`
 	AllowPluginsOutside bool                `toml:"allow_plugins_outside"`
 	MaxOutput           int                 `toml:"max_output"`
-	KillGrace           Duration            `toml:"kill_grace"`
+	KillGrace           tomlfile.Duration   `toml:"kill_grace"`
 	Concurrency         int                 `toml:"concurrency"`
 	StateDir            string              `toml:"state_dir"`
 	SpoolDir            string              `toml:"spool_dir"`
@@ -113,36 +116,36 @@ type effective struct {
 }
 
 type effHealth struct {
-	Enabled          bool     `toml:"enabled"`
-	Interval         Duration `toml:"interval"`
-	PollerService    string   `toml:"poller_service"`
-	SpoolerService   string   `toml:"spooler_service"`
-	ExternalsService string   `toml:"externals_service"`
-	BacklogWarning   Duration `toml:"backlog_warning"`
-	BacklogCritical  Duration `toml:"backlog_critical"`
+	Enabled          bool              `toml:"enabled"`
+	Interval         tomlfile.Duration `toml:"interval"`
+	PollerService    string            `toml:"poller_service"`
+	SpoolerService   string            `toml:"spooler_service"`
+	ExternalsService string            `toml:"externals_service"`
+	BacklogWarning   tomlfile.Duration `toml:"backlog_warning"`
+	BacklogCritical  tomlfile.Duration `toml:"backlog_critical"`
 }
 
 type effTarget struct {
-	Address      string   `toml:"address"`
-	Group        string   `toml:"group,omitempty"`
-	Encryption   string   `toml:"encryption"`
-	PasswordFile string   `toml:"password_file,omitempty"`
-	Legacy       bool     `toml:"legacy,omitempty"`
-	Timeout      Duration `toml:"timeout,omitempty"`
+	Address      string            `toml:"address"`
+	Group        string            `toml:"group,omitempty"`
+	Encryption   string            `toml:"encryption"`
+	PasswordFile string            `toml:"password_file,omitempty"`
+	Legacy       bool              `toml:"legacy,omitempty"`
+	Timeout      tomlfile.Duration `toml:"timeout,omitempty"`
 }
 
 type effCheck struct {
-	Service       string      `toml:"service"`
-	Host          string      `toml:"host"`
-	HostAddress   string      `toml:"host_address"`
-	Command       string      `toml:"command"`
-	Shell         bool        `toml:"shell,omitempty"`
-	Interval      *Duration   `toml:"interval,omitempty"`
-	Cron          string      `toml:"cron,omitempty"`
-	Timeout       Duration    `toml:"timeout"`
-	TimeoutState  check.State `toml:"timeout_state"`
-	MaxAttempts   int         `toml:"max_attempts"`
-	RetryInterval *Duration   `toml:"retry_interval,omitempty"`
+	Service       string             `toml:"service"`
+	Host          string             `toml:"host"`
+	HostAddress   string             `toml:"host_address"`
+	Command       string             `toml:"command"`
+	Shell         bool               `toml:"shell,omitempty"`
+	Interval      *tomlfile.Duration `toml:"interval,omitempty"`
+	Cron          string             `toml:"cron,omitempty"`
+	Timeout       tomlfile.Duration  `toml:"timeout"`
+	TimeoutState  check.State        `toml:"timeout_state"`
+	MaxAttempts   int                `toml:"max_attempts"`
+	RetryInterval *tomlfile.Duration `toml:"retry_interval,omitempty"`
 }
 
 // maskURL hides a password written into a URL's user info.

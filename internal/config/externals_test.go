@@ -11,7 +11,7 @@ func TestExternalsConfigProblems(t *testing.T) {
 		{"interval too short", "[externals]\nurl = \"https://x/e/\"\ninterval = \"1s\"\n", "picket.toml:3: externals.interval: 1s is shorter than the minimum 10s"},
 		{"not a URL", "[externals]\nurl = \"ftp://x/\"\n", "picket.toml:2: externals.url: \"ftp://x/\" is not an http(s) URL"},
 		{"bad key", "[externals]\nurl = \"https://x/e/\"\npublic_key = \"ssh-ed25519 AAAA\"\n", "picket.toml:3: externals.public_key:"},
-		{"short key", "[externals]\nurl = \"https://x/e/\"\npublic_key = \"ed25519:AAAA\"\n", "not a base64 ed25519 public key"},
+		{"short key", "[externals]\nurl = \"https://x/e/\"\npublic_key = \"ed25519:AAAA\"\n", "an Ed25519 key is 32"},
 		{"stale below interval", "[externals]\nurl = \"https://x/e/\"\ninterval = \"1h\"\nmax_stale = \"30m\"\n", "externals.max_stale: 30m0s is shorter than the interval 1h0m0s"},
 		{"monitored host twice", "hostname = \"web1\"\n[externals]\nurl = \"https://x/e/\"\nmonitored_hosts = [\"db1\", \"db1\"]\n", "entry 2 (\"db1\") is listed twice"},
 		{"monitored self", "hostname = \"web1\"\n[externals]\nurl = \"https://x/e/\"\nmonitored_hosts = [\"web1\"]\n", "this agent's own host"},

@@ -3,9 +3,11 @@ package config
 import (
 	"errors"
 	"testing"
+
+	"github.com/picket-monitoring/picket/internal/tomlfile"
 )
 
-// FuzzParse: any file either loads or fails with *Error (never a panic),
+// FuzzParse: any file either loads or fails with *tomlfile.Error (never a panic),
 // and what loads prints an effective config that loads again to the same
 // checks.
 func FuzzParse(f *testing.F) {
@@ -16,9 +18,9 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse("fuzz.toml", data)
 		if err != nil {
-			var ce *Error
+			var ce *tomlfile.Error
 			if !errors.As(err, &ce) {
-				t.Fatalf("error %T is not *config.Error: %v", err, err)
+				t.Fatalf("error %T is not *tomlfile.Error: %v", err, err)
 			}
 			return
 		}

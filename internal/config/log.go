@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/picket-monitoring/picket/internal/logs"
+	"github.com/picket-monitoring/picket/internal/tomlfile"
 )
 
 // Log is the [log] section, shared by the agent's and the server's
@@ -17,7 +18,7 @@ type Log struct {
 	// File, when set, gets the logs rotated by size. Empty: stderr (the
 	// journal under systemd), or the Event Log for a Windows service.
 	File     string            `toml:"file"`
-	MaxSize  Size              `toml:"max_size"`
+	MaxSize  tomlfile.Size     `toml:"max_size"`
 	MaxFiles int               `toml:"max_files"`
 	Format   string            `toml:"format"`
 	Levels   map[string]string `toml:"levels"`

@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/picket-monitoring/picket/internal/checkspec"
+	"github.com/picket-monitoring/picket/internal/tomlfile"
 )
 
 // Spool is how long results wait for a target that is down and how they
@@ -15,14 +18,14 @@ import (
 type Spool struct {
 	// MaxAge and MaxBytes bound the backlog; the oldest results go first
 	// and every drop is counted and reported.
-	MaxAge   Duration `toml:"max_age"`
-	MaxBytes Size     `toml:"max_bytes"`
+	MaxAge   tomlfile.Duration `toml:"max_age"`
+	MaxBytes tomlfile.Size     `toml:"max_bytes"`
 	// FlushInterval is the longest a new result waits before it is sent.
-	FlushInterval Duration `toml:"flush_interval"`
+	FlushInterval tomlfile.Duration `toml:"flush_interval"`
 	// ReplayWindow: after an outage, results older than this are reduced
 	// to state changes and the latest per service, and say when they were
 	// really checked (NSCA 2.x stamps them with the time they arrive).
-	ReplayWindow Duration `toml:"replay_window"`
+	ReplayWindow tomlfile.Duration `toml:"replay_window"`
 }
 
 // Defaults of [spool].
@@ -67,29 +70,29 @@ func (t *Target) Cursor() string {
 	}, t.Address)
 }
 
-func (c *Config) applySpoolDefaults(probs *problems) {
+func (c *Config) applySpoolDefaults(probs *tomlfile.Problems) {
 	if c.SpoolDir == "" && c.StateDir != "" && filepath.IsAbs(c.StateDir) {
 		c.SpoolDir = filepath.Join(c.StateDir, "spool")
 	} else if c.SpoolDir == "" {
 		c.SpoolDir = DefaultSpoolDir()
 	} else if !filepath.IsAbs(c.SpoolDir) {
-		probs.add("spool_dir", fmt.Sprintf("%q is not an absolute path", c.SpoolDir))
+		probs.Add("spool_dir", fmt.Sprintf("%q is not an absolute path", c.SpoolDir))
 	}
 	s := &c.Spool
 	if s.MaxAge.Duration == 0 {
 		s.MaxAge.Duration = DefaultSpoolMaxAge
 	} else if s.MaxAge.Duration < minSpoolMaxAge {
-		probs.add("spool.max_age", "keep results at least 1m (the default is 24h)")
+		probs.Add("spool.max_age", "keep results at least 1m (the default is 24h)")
 	}
 	if s.MaxBytes == 0 {
 		s.MaxBytes = DefaultSpoolMaxBytes
 	} else if s.MaxBytes < minSpoolMaxBytes {
-		probs.add("spool.max_bytes", "at least 256KiB (the default is 256MiB)")
+		probs.Add("spool.max_bytes", "at least 256KiB (the default is 256MiB)")
 	}
 	if s.FlushInterval.Duration == 0 {
 		s.FlushInterval.Duration = DefaultFlushInterval
 	} else if s.FlushInterval.Duration > maxFlushInterval {
-		probs.add("spool.flush_interval", "at most 1m: results wait this long before they are sent")
+		probs.Add("spool.flush_interval", "at most 1m: results wait this long before they are sent")
 	}
 	if s.ReplayWindow.Duration == 0 {
 		s.ReplayWindow.Duration = DefaultReplayWindow
@@ -98,9 +101,9 @@ func (c *Config) applySpoolDefaults(probs *problems) {
 	if h.SpoolerService == "" {
 		h.SpoolerService = DefaultSpoolerService
 	}
-	checkName(probs, "health.spooler_service", "service", h.SpoolerService, maxServiceLen)
+	checkspec.CheckName(probs, "health.spooler_service", "service", h.SpoolerService, checkspec.MaxServiceLen)
 	if h.SpoolerService == h.PollerService {
-		probs.add("health.spooler_service", "must differ from health.poller_service")
+		probs.Add("health.spooler_service", "must differ from health.poller_service")
 	}
 	if h.BacklogWarning.Duration == 0 {
 		h.BacklogWarning.Duration = DefaultBacklogWarning
@@ -109,22 +112,22 @@ func (c *Config) applySpoolDefaults(probs *problems) {
 		h.BacklogCritical.Duration = DefaultBacklogCritical
 	}
 	if h.BacklogCritical.Duration < h.BacklogWarning.Duration {
-		probs.add("health.backlog_critical", "must not be shorter than health.backlog_warning")
+		probs.Add("health.backlog_critical", "must not be shorter than health.backlog_warning")
 	}
 }
 
 // checkGroups refuses group names the spool cannot use and a target
 // listed twice in one group.
-func (c *Config) checkGroups(probs *problems) {
+func (c *Config) checkGroups(probs *tomlfile.Problems) {
 	seen := map[string]bool{}
 	for i, t := range c.Targets {
 		f := "target[" + strconv.Itoa(i) + "]"
 		if t.Group != "" && (len(t.Group) > maxGroupLen || !groupName.MatchString(t.Group)) {
-			probs.add(f+".group", fmt.Sprintf("%q: use up to %d letters, digits, '.', '_' or '-'", t.Group, maxGroupLen))
+			probs.Add(f+".group", fmt.Sprintf("%q: use up to %d letters, digits, '.', '_' or '-'", t.Group, maxGroupLen))
 		}
 		k := t.Cursor() + " " + t.Address
 		if seen[k] {
-			probs.add(f+".address", fmt.Sprintf("%s is listed twice in the same group", t.Address))
+			probs.Add(f+".address", fmt.Sprintf("%s is listed twice in the same group", t.Address))
 		}
 		seen[k] = true
 	}

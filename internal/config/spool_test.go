@@ -107,34 +107,3 @@ encryption = "none"
 		}
 	}
 }
-
-func TestSize(t *testing.T) {
-	for _, tt := range []struct {
-		in   any
-		want Size
-		text string
-	}{
-		{int64(1048576), 1 << 20, "1MiB"},
-		{"256MiB", 256 << 20, "256MiB"},
-		{"1GiB", 1 << 30, "1GiB"},
-		{"500MB", 500e6, "500000000B"},
-		{"64 KiB", 64 << 10, "64KiB"},
-		{"1000", 1000, "1000B"},
-		{"7B", 7, "7B"},
-	} {
-		var s Size
-		if err := s.UnmarshalTOML(tt.in); err != nil || s != tt.want {
-			t.Errorf("%v: got %d, %v; want %d", tt.in, s, err, tt.want)
-			continue
-		}
-		if b, _ := s.MarshalText(); string(b) != tt.text {
-			t.Errorf("%v: text %q, want %q", tt.in, b, tt.text)
-		}
-	}
-	for _, bad := range []any{"", "MiB", "-1MiB", "1.5GiB", "12 parsecs", "99999999999TiB", int64(-1), 1.5, true} {
-		var s Size
-		if err := s.UnmarshalTOML(bad); err == nil {
-			t.Errorf("%v: accepted as %d", bad, s)
-		}
-	}
-}

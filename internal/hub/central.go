@@ -26,6 +26,7 @@ import (
 	"github.com/picket-monitoring/picket/autoreg"
 	"github.com/picket-monitoring/picket/externals"
 	"github.com/picket-monitoring/picket/internal/nagios"
+	"github.com/picket-monitoring/picket/internal/signing"
 )
 
 // registryFile is the registry of agents, in the server's state_dir.
@@ -76,7 +77,7 @@ func newCentral(cfg *Config, logger *slog.Logger) (*central, error) {
 			return nil, fmt.Errorf("externals.dir: %w", err)
 		}
 		if e.SigningKey != "" {
-			if c.key, err = externals.ReadSigningKey(e.SigningKey); err != nil {
+			if c.key, err = signing.ReadSigningKey(e.SigningKey); err != nil {
 				return nil, fmt.Errorf("externals.signing_key: %w", err)
 			}
 		}
@@ -417,7 +418,7 @@ func Render(ctx context.Context, cfg *Config, hosts []string, force bool, logger
 	}
 	var key ed25519.PrivateKey
 	if cfg.Externals.SigningKey != "" {
-		if key, err = externals.ReadSigningKey(cfg.Externals.SigningKey); err != nil {
+		if key, err = signing.ReadSigningKey(cfg.Externals.SigningKey); err != nil {
 			return nil, fmt.Errorf("externals.signing_key: %w", err)
 		}
 	}

@@ -21,65 +21,17 @@ import (
 
 	"github.com/picket-monitoring/picket/autoreg"
 	"github.com/picket-monitoring/picket/externals"
-	"github.com/picket-monitoring/picket/internal/config"
+	"github.com/picket-monitoring/picket/internal/checkspec"
 	"github.com/picket-monitoring/picket/internal/nagios"
+	"github.com/picket-monitoring/picket/internal/signing"
+	"github.com/picket-monitoring/picket/internal/tomlfile"
 )
-
-// localHasDST reports whether time.Local changes its UTC offset within the
-// year after now: a daily cron spec in local time then has one 25h gap.
-func localHasDST(now time.Time) bool {
-	_, off := now.In(time.Local).Zone()
-	for d := 1; d <= 366; d++ {
-		if _, o := now.AddDate(0, 0, d).In(time.Local).Zone(); o != off {
-			return true
-		}
-	}
-	return false
-}
-
-func TestCronGap(t *testing.T) {
-	// Before the 2026 spring change in Europe; the year after it holds
-	// both changes.
-	now := time.Date(2026, 3, 20, 12, 0, 0, 0, time.UTC)
-	var dst time.Duration
-	if localHasDST(now) {
-		dst = time.Hour // a spec in local time runs once across the fall-back
-	}
-	tests := []struct {
-		spec string
-		want time.Duration
-	}{
-		{"*/5 * * * *", 5 * time.Minute},
-		{"0 6 * * *", 24*time.Hour + dst},
-		{"CRON_TZ=UTC 0 6 * * *", 24 * time.Hour},
-		{"0 6 * * 1-5", 72*time.Hour + dst},
-		{"CRON_TZ=UTC 0 6 * * 1-5", 72 * time.Hour}, // Friday to Monday
-		// 02:30 runs at the jump in spring (23.5h gaps) and in the first
-		// pass of the repeated hour in autumn, so the next day's run is
-		// 25h later.
-		{"CRON_TZ=Europe/Berlin 30 2 * * *", 25 * time.Hour},
-		{"CRON_TZ=UTC 0 0 1 1 *", 365 * 24 * time.Hour},
-		// The next run is more than a year away: still one whole gap,
-		// 2028-02-29 to 2032-02-29, not a day.
-		{"CRON_TZ=UTC 0 6 29 2 *", (4*365 + 1) * 24 * time.Hour},
-		{"not a cron spec", 24 * time.Hour},
-		{"CRON_TZ=Nowhere/Atlantis 0 6 * * *", 24 * time.Hour},
-		{"0 0 30 2 *", 24 * time.Hour}, // never fires: refused by the parser
-	}
-	for _, tt := range tests {
-		t.Run(tt.spec, func(t *testing.T) {
-			if got := cronGap(tt.spec, now); got != tt.want {
-				t.Errorf("cronGap(%q) = %v, want %v", tt.spec, got, tt.want)
-			}
-		})
-	}
-}
 
 // testNagios is the [nagios] part the builder reads.
 func testNagios() *NagiosConfig {
 	return &NagiosConfig{
-		FreshnessSlack: config.Duration{Duration: time.Minute},
-		HealthInterval: config.Duration{Duration: 7 * time.Minute},
+		FreshnessSlack: tomlfile.Duration{Duration: time.Minute},
+		HealthInterval: tomlfile.Duration{Duration: 7 * time.Minute},
 	}
 }
 
@@ -182,12 +134,12 @@ func TestObjectBuilderBuild(t *testing.T) {
 	want := []nagios.HostObject{
 		{Name: "app01", Services: []nagios.ServiceObject{svc("picket_externals", 2*2*time.Minute+time.Minute)}},
 		{Name: "db01", Address: "192.0.2.5", Services: []nagios.ServiceObject{
-			svc("mysql", 2*config.DefaultInterval+config.DefaultTimeout+time.Minute),
+			svc("mysql", 2*checkspec.DefaultInterval+checkspec.DefaultTimeout+time.Minute),
 		}},
 		// A check reporting for another host makes it a host, named as
 		// its address.
 		{Name: "router1", Services: []nagios.ServiceObject{
-			svc("ping", 2*2*time.Minute+config.DefaultTimeout+time.Minute), // the externals' definition
+			svc("ping", 2*2*time.Minute+checkspec.DefaultTimeout+time.Minute), // the externals' definition
 			svc("snmp", 2*5*time.Minute+30*time.Second+time.Minute),
 		}},
 		{Name: "web01", Address: "10.0.0.1", Services: []nagios.ServiceObject{
@@ -235,7 +187,7 @@ func TestObjectBuilderSymlinkAlias(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mysql := []nagios.ServiceObject{svc("mysql", 2*config.DefaultInterval+config.DefaultTimeout+time.Minute)}
+	mysql := []nagios.ServiceObject{svc("mysql", 2*checkspec.DefaultInterval+checkspec.DefaultTimeout+time.Minute)}
 	want := []nagios.HostObject{{Name: "db01", Services: mysql}, {Name: "db02", Services: mysql}}
 	if !reflect.DeepEqual(hosts, want) {
 		t.Errorf("hosts:\n got %+v\nwant %+v", hosts, want)
@@ -348,13 +300,13 @@ func newFixture(t *testing.T) *fixture {
 			t.Logf("server log:\n%s", f.logs.String())
 		}
 	})
-	pub, priv, err := externals.GenerateKey()
+	pub, priv, err := signing.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.pub = pub
 	key := filepath.Join(dir, "externals.key")
-	if err := externals.WriteSigningKey(key, priv); err != nil {
+	if err := signing.WriteSigningKey(key, priv); err != nil {
 		t.Fatal(err)
 	}
 	tokens := writeFile(t, dir, "register.tokens", "# agents\ngood-token\n", 0o600)
@@ -635,7 +587,7 @@ func agentRequest(hostname string) autoreg.Request {
 // with extra services of its externals.
 func web01Objects(extra ...nagios.ServiceObject) nagios.HostObject {
 	return nagios.HostObject{Name: "web01", Address: "192.0.2.10", Services: append([]nagios.ServiceObject{
-		svc("disk_root", 2*time.Minute+config.DefaultTimeout+time.Minute),
+		svc("disk_root", 2*time.Minute+checkspec.DefaultTimeout+time.Minute),
 		svc("picket_poller", 2*7*time.Minute+time.Minute),
 		svc("picket_spooler", 2*time.Minute+time.Minute),
 	}, extra...)}
@@ -679,7 +631,7 @@ func TestServerRegistrationExternalsAndRender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := externals.Verify(s.pub, "web01", data, sig); err != nil {
+	if err := signing.Verify(s.pub, "web01", data, sig); err != nil {
 		t.Errorf("web01.toml.sig: %v", err)
 	}
 	if e := s.hostEntry(t, "web01"); e.Profile != "base" || e.LastError != "" || e.Remote != "127.0.0.1" {
@@ -719,14 +671,14 @@ func TestServerRegistrationExternalsAndRender(t *testing.T) {
 	if r.StatusCode != http.StatusOK || !bytes.Equal(body, data) {
 		t.Fatalf("GET web01.toml: %d %q", r.StatusCode, body)
 	}
-	if err := externals.Verify(s.pub, "web01", body, []byte(r.Header.Get(externals.SignatureHeader))); err != nil {
+	if err := signing.Verify(s.pub, "web01", body, []byte(r.Header.Get(externals.SignatureHeader))); err != nil {
 		t.Errorf("signature header: %v", err)
 	}
 	etag := r.Header.Get("ETag")
 	if r, _ := s.get(t, "/externals/web01.toml", "If-None-Match", etag); r.StatusCode != http.StatusNotModified {
 		t.Errorf("If-None-Match: %d", r.StatusCode)
 	}
-	if r, sig := s.get(t, "/externals/web01.toml.sig"); r.StatusCode != http.StatusOK || externals.Verify(s.pub, "web01", data, sig) != nil {
+	if r, sig := s.get(t, "/externals/web01.toml.sig"); r.StatusCode != http.StatusOK || signing.Verify(s.pub, "web01", data, sig) != nil {
 		t.Errorf("GET web01.toml.sig: %d %q", r.StatusCode, sig)
 	}
 	// Nothing outside the folder, however the path is written (the
@@ -749,13 +701,13 @@ func TestServerRegistrationExternalsAndRender(t *testing.T) {
 	writeFile(t, s.extDir, "web01.toml", edited, 0o644)
 	r, body = s.get(t, "/externals/web01.toml")
 	got, _ = s.objectFile("web01")
-	if want := wantObjects(t, web01Objects(svc("http_local", 2*2*time.Minute+config.DefaultTimeout+time.Minute))); !bytes.Equal(got, want) {
+	if want := wantObjects(t, web01Objects(svc("http_local", 2*2*time.Minute+checkspec.DefaultTimeout+time.Minute))); !bytes.Equal(got, want) {
 		t.Errorf("web01.cfg when the edited file was served:\n%s\nwant:\n%s", got, want)
 	}
 	if r.StatusCode != http.StatusOK || string(body) != edited {
 		t.Errorf("GET edited web01.toml: %d %q", r.StatusCode, body)
 	}
-	if err := externals.Verify(s.pub, "web01", body, []byte(r.Header.Get(externals.SignatureHeader))); err != nil {
+	if err := signing.Verify(s.pub, "web01", body, []byte(r.Header.Get(externals.SignatureHeader))); err != nil {
 		t.Errorf("signature of the edited file: %v", err)
 	}
 	if n := s.restarts(t); n != 3 {
@@ -797,7 +749,7 @@ func TestServerRegistrationExternalsAndRender(t *testing.T) {
 	}
 	data, _ = os.ReadFile(filepath.Join(s.extDir, "web01.toml"))
 	sig, _ = os.ReadFile(filepath.Join(s.extDir, "web01.toml.sig"))
-	if string(data) != renderedBase("web01") || externals.Verify(s.pub, "web01", data, sig) != nil {
+	if string(data) != renderedBase("web01") || signing.Verify(s.pub, "web01", data, sig) != nil {
 		t.Errorf("after Render force: %q, signature %q", data, sig)
 	}
 	// No hosts named: every registered host.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/picket-monitoring/picket/internal/config"
+	"github.com/picket-monitoring/picket/internal/tomlfile"
 	"github.com/picket-monitoring/picket/nsca"
 )
 
@@ -30,14 +31,14 @@ type Config struct {
 // NSCAConfig is the [nsca] section: the receiver that replaces the nsca
 // daemon.
 type NSCAConfig struct {
-	Listen       string          `toml:"listen"`
-	Encryption   string          `toml:"encryption"`
-	PasswordFile string          `toml:"password_file"`
-	CommandFile  string          `toml:"command_file"`
-	MaxPacketAge config.Duration `toml:"max_packet_age"`
-	ReadTimeout  config.Duration `toml:"read_timeout"`
-	MaxConns     int             `toml:"max_connections"`
-	QueueSize    int             `toml:"queue_size"`
+	Listen       string            `toml:"listen"`
+	Encryption   string            `toml:"encryption"`
+	PasswordFile string            `toml:"password_file"`
+	CommandFile  string            `toml:"command_file"`
+	MaxPacketAge tomlfile.Duration `toml:"max_packet_age"`
+	ReadTimeout  tomlfile.Duration `toml:"read_timeout"`
+	MaxConns     int               `toml:"max_connections"`
+	QueueSize    int               `toml:"queue_size"`
 
 	// Resolved at load.
 	Method   nsca.Method `toml:"-"`
@@ -61,15 +62,15 @@ func LoadConfig(path string) (*Config, error) {
 		return nil, fmt.Errorf("read server config: %w", err)
 	}
 	c := &Config{File: path}
-	if err := config.Decode(path, data, c); err != nil {
+	if err := tomlfile.Decode(path, data, c); err != nil {
 		return nil, err
 	}
-	var probs []config.Problem
+	var probs []tomlfile.Problem
 	c.Log.Resolve(func(field, msg string) {
-		probs = append(probs, config.Problem{File: path, Line: config.FieldLine(data, field), Field: field, Msg: msg})
+		probs = append(probs, tomlfile.Problem{File: path, Line: tomlfile.FieldLine(data, field), Field: field, Msg: msg})
 	})
 	if len(probs) > 0 {
-		return nil, &config.Error{Problems: probs}
+		return nil, &tomlfile.Error{Problems: probs}
 	}
 	if c.NSCA != nil {
 		if err := c.NSCA.resolve(path); err != nil {
@@ -83,9 +84,9 @@ func LoadConfig(path string) (*Config, error) {
 }
 
 func (n *NSCAConfig) resolve(file string) error {
-	var probs []config.Problem
+	var probs []tomlfile.Problem
 	add := func(field, msg string) {
-		probs = append(probs, config.Problem{File: file, Field: "nsca." + field, Msg: msg})
+		probs = append(probs, tomlfile.Problem{File: file, Field: "nsca." + field, Msg: msg})
 	}
 	if n.Listen == "" {
 		n.Listen = DefaultListen
@@ -127,7 +128,7 @@ func (n *NSCAConfig) resolve(file string) error {
 		add("queue_size", "must not be negative")
 	}
 	if len(probs) > 0 {
-		return &config.Error{Problems: probs}
+		return &tomlfile.Error{Problems: probs}
 	}
 	return nil
 }

@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/mattn/go-shellwords"
+
 	"github.com/picket-monitoring/picket/internal/check"
 	"github.com/picket-monitoring/picket/internal/config"
+	"github.com/picket-monitoring/picket/internal/tomlfile"
 )
 
 // HTTPConfig is [http]: the listener for externals and registration.
@@ -53,13 +55,13 @@ type NagiosConfig struct {
 	StaleState string `toml:"stale_state"`
 	// FreshnessSlack is added to twice a check's interval (and its
 	// timeout) to get its freshness threshold.
-	FreshnessSlack config.Duration `toml:"freshness_slack"`
+	FreshnessSlack tomlfile.Duration `toml:"freshness_slack"`
 	// HealthInterval is the agents' [health] interval, for the freshness
 	// of their own services when an agent did not say.
-	HealthInterval config.Duration `toml:"health_interval"`
+	HealthInterval tomlfile.Duration `toml:"health_interval"`
 	// ScanInterval is how often the externals folder is looked at for
 	// files an administrator changed.
-	ScanInterval config.Duration `toml:"scan_interval"`
+	ScanInterval tomlfile.Duration `toml:"scan_interval"`
 
 	// Resolved at load.
 	Validate, Reload []string    `toml:"-"`
@@ -77,9 +79,9 @@ const (
 )
 
 func (c *Config) resolveHTTP(file string, data []byte) error {
-	var probs []config.Problem
+	var probs []tomlfile.Problem
 	add := func(field, msg string) {
-		probs = append(probs, config.Problem{File: file, Line: config.FieldLine(data, field), Field: field, Msg: msg})
+		probs = append(probs, tomlfile.Problem{File: file, Line: tomlfile.FieldLine(data, field), Field: field, Msg: msg})
 	}
 	abs := func(field, p string) {
 		if p != "" && !filepath.IsAbs(p) {
@@ -208,5 +210,5 @@ func (c *Config) resolveHTTP(file string, data []byte) error {
 		return nil
 	}
 	sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })
-	return &config.Error{Problems: probs}
+	return &tomlfile.Error{Problems: probs}
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/picket-monitoring/picket/externals"
 	"github.com/picket-monitoring/picket/internal/check"
 	"github.com/picket-monitoring/picket/internal/nagios"
-	"github.com/picket-monitoring/picket/poller"
+	"github.com/picket-monitoring/picket/internal/schedule"
 )
 
 // objectBuilder turns the externals folder and the registry into the
@@ -80,7 +80,7 @@ func (b *objectBuilder) build(now time.Time) ([]nagios.HostObject, map[string]st
 			if c.Host == host && c.HostAddress != "" && c.HostAddress != host {
 				h.address = c.HostAddress
 			}
-			h.services[c.Service] = b.threshold(c.Interval, c.Cron, c.Timeout, now)
+			h.services[c.Service] = b.threshold(c, now)
 		}
 	}
 	for host := range b.good {
@@ -106,11 +106,15 @@ func (b *objectBuilder) build(now time.Time) ([]nagios.HostObject, map[string]st
 			if _, ok := target.services[s.Service]; ok {
 				continue // the externals' definition of it wins
 			}
-			iv := time.Duration(s.IntervalSeconds) * time.Second
-			if iv == 0 && s.Cron == "" {
-				iv = b.nagios.HealthInterval.Duration
+			c := check.Check{
+				Interval: time.Duration(s.IntervalSeconds) * time.Second,
+				Cron:     s.Cron,
+				Timeout:  time.Duration(s.TimeoutSeconds) * time.Second,
 			}
-			target.services[s.Service] = b.threshold(iv, s.Cron, time.Duration(s.TimeoutSeconds)*time.Second, now)
+			if c.Interval == 0 && c.Cron == "" {
+				c.Interval = b.nagios.HealthInterval.Duration
+			}
+			target.services[s.Service] = b.threshold(c, now)
 		}
 	}
 	out := make([]nagios.HostObject, 0, len(byHost))
@@ -153,42 +157,14 @@ func (b *objectBuilder) parse(path, host string) ([]check.Check, string, error) 
 }
 
 // threshold is how long Nagios waits for a service's next result before it
-// calls it stale: two of the check's gaps (one result may be late or lost
-// without a false alarm), its timeout, and a slack for the spool's flush,
-// the network and Nagios' own freshness sweep. A healthy agent therefore
-// never looks stale, and a dead one does within about two intervals.
-func (b *objectBuilder) threshold(interval time.Duration, cron string, timeout time.Duration, now time.Time) time.Duration {
-	gap := interval
-	if cron != "" {
-		gap = cronGap(cron, now)
-	}
-	return 2*gap + timeout + b.nagios.FreshnessSlack.Duration
-}
-
-// cronGap is the longest wait between two runs of a cron schedule over the
-// next year, or a day when the spec does not parse (it was validated where
-// it came from).
-func cronGap(spec string, now time.Time) time.Duration {
-	s, err := poller.ParseCron(spec)
-	if err != nil {
-		return 24 * time.Hour
-	}
-	var gap time.Duration
-	prev := s.Next(now)
-	end := now.AddDate(1, 0, 0)
-	// At least one gap, also when the next run is over a year away.
-	for i := 0; i < 10000 && (i == 0 || prev.Before(end)) && !prev.IsZero(); i++ {
-		next := s.Next(prev)
-		if next.IsZero() {
-			break
-		}
-		gap = max(gap, next.Sub(prev))
-		prev = next
-	}
-	if gap == 0 {
-		return 24 * time.Hour
-	}
-	return gap
+// calls it stale: two of the longest gaps the check's schedule leaves (one
+// result may be late or lost without a false alarm, and a restarted agent
+// first runs a check at its next slot), its timeout, and a slack for the
+// spool's flush, the network and Nagios' own freshness sweep. A healthy
+// agent therefore never looks stale, and a dead one does within about two
+// intervals.
+func (b *objectBuilder) threshold(c check.Check, now time.Time) time.Duration {
+	return 2*schedule.Gap(c, now) + c.Timeout + b.nagios.FreshnessSlack.Duration
 }
 
 type hostBuild struct {

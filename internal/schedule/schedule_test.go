@@ -1,4 +1,4 @@
-package poller
+package schedule
 
 import (
 	"fmt"
@@ -60,20 +60,20 @@ func TestOffsetIsStable(t *testing.T) {
 
 func TestIntervalSlots(t *testing.T) {
 	k := check.Key{Host: "h", Service: "s"}
-	s, err := scheduleOf(check.Check{Host: k.Host, Service: k.Service, Interval: time.Minute})
+	s, err := Of(check.Check{Host: k.Host, Service: k.Service, Interval: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
 	off := Offset(k, time.Minute)
 	now := time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC) // a whole minute since the epoch
-	first := firstRun(s, now)
+	first := First(s, now)
 	if want := now.Add(off); !first.Equal(want) {
 		t.Fatalf("first run %v, want %v", first, want)
 	}
-	if got := firstRun(s, first); !got.Equal(first) {
+	if got := First(s, first); !got.Equal(first) {
 		t.Errorf("first run from a slot itself = %v, want that slot %v", got, first)
 	}
-	if got := firstRun(s, first.Add(time.Nanosecond)); !got.Equal(first.Add(time.Minute)) {
+	if got := First(s, first.Add(time.Nanosecond)); !got.Equal(first.Add(time.Minute)) {
 		t.Errorf("first run just after a slot = %v, want the next slot", got)
 	}
 	at := first
@@ -96,8 +96,8 @@ func TestScheduleOfRefusesBadChecks(t *testing.T) {
 		{Host: "h", Interval: time.Minute, Cron: "* * * * *"},
 		{Host: "h", Cron: "CRON_TZ=UTC"},
 	} {
-		if _, err := scheduleOf(c); err == nil {
-			t.Errorf("scheduleOf(%+v) succeeded", c)
+		if _, err := Of(c); err == nil {
+			t.Errorf("Of(%+v) succeeded", c)
 		}
 	}
 }

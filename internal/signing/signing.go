@@ -1,4 +1,4 @@
-package externals
+package signing
 
 import (
 	"bytes"
@@ -26,9 +26,9 @@ const signContext = "picket-externals-v1\x00"
 // of another kind is refused rather than misread.
 const publicKeyPrefix = "ed25519:"
 
-// maxSigSize bounds a signature file or header: 88 bytes of base64 is a
+// MaxSigSize bounds a signature file or header: 88 bytes of base64 is a
 // signature, the rest is slack for whitespace.
-const maxSigSize = 4 << 10
+const MaxSigSize = 4 << 10
 
 func signedMessage(host string, data []byte) []byte {
 	m := make([]byte, 0, len(signContext)+len(host)+1+len(data))

@@ -1,4 +1,4 @@
-package config
+package tomlfile
 
 import (
 	"bufio"
@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -250,4 +252,46 @@ func (s Size) MarshalText() ([]byte, error) {
 // agent's (server config, profiles) use it to place their problems.
 func FieldLine(data []byte, field string) int {
 	return keyLine(data, strings.Split(field, "."))
+}
+
+// Problems collects every problem of one file, each placed on its line, so
+// that validation reports them all at once.
+type Problems struct {
+	file string
+	data []byte
+	list []Problem
+}
+
+// NewProblems starts a collector for file, whose content is data.
+func NewProblems(file string, data []byte) *Problems {
+	return &Problems{file: file, data: data}
+}
+
+// Add records a problem with field, a dotted key with array indexes such
+// as "check[2].interval", which also finds its line.
+func (p *Problems) Add(field, msg string) {
+	p.list = append(p.list, Problem{File: p.file, Line: FieldLine(p.data, field), Field: field, Msg: msg})
+}
+
+// AddAt records a problem whose line the caller knows (0: none).
+func (p *Problems) AddAt(line int, field, msg string) {
+	p.list = append(p.list, Problem{File: p.file, Line: line, Field: field, Msg: msg})
+}
+
+// Len is how many problems were recorded, so a caller can tell whether a
+// step added any.
+func (p *Problems) Len() int { return len(p.list) }
+
+// File is the file the problems are about.
+func (p *Problems) File() string { return p.file }
+
+// Err returns nil or an *Error with every problem in file order, as an
+// editor shows them; problems without a line go first.
+func (p *Problems) Err() error {
+	if len(p.list) == 0 {
+		return nil
+	}
+	list := slices.Clone(p.list)
+	sort.SliceStable(list, func(i, j int) bool { return list[i].Line < list[j].Line })
+	return &Error{Problems: list}
 }

@@ -1,4 +1,4 @@
-package poller
+package schedule
 
 import (
 	"errors"
@@ -70,16 +70,16 @@ func (s intervalSchedule) atOrAfter(t time.Time) time.Time {
 	return time.Unix(0, n-r+every).In(t.Location())
 }
 
-// errSchedule is wrapped by every error about a check's schedule.
-var errSchedule = errors.New("invalid schedule")
+// ErrSchedule is wrapped by every error about a check's schedule.
+var ErrSchedule = errors.New("invalid schedule")
 
-// scheduleOf parses a check's schedule. Exactly one of Interval and Cron
+// Of parses a check's schedule. Exactly one of Interval and Cron
 // must be set; the config loader says so too, but the poller is the last
 // line before a zero interval would spin the loop.
-func scheduleOf(c check.Check) (Schedule, error) {
+func Of(c check.Check) (Schedule, error) {
 	switch {
 	case c.Interval != 0 && c.Cron != "":
-		return nil, fmt.Errorf("%w: both interval and cron are set", errSchedule)
+		return nil, fmt.Errorf("%w: both interval and cron are set", ErrSchedule)
 	case c.Cron != "":
 		s, err := ParseCron(c.Cron)
 		if err != nil {
@@ -89,17 +89,60 @@ func scheduleOf(c check.Check) (Schedule, error) {
 	case c.Interval > 0:
 		return intervalSchedule{every: c.Interval, offset: Offset(c.Key(), c.Interval)}, nil
 	case c.Interval < 0:
-		return nil, fmt.Errorf("%w: negative interval %v", errSchedule, c.Interval)
+		return nil, fmt.Errorf("%w: negative interval %v", ErrSchedule, c.Interval)
 	}
-	return nil, fmt.Errorf("%w: neither interval nor cron is set", errSchedule)
+	return nil, fmt.Errorf("%w: neither interval nor cron is set", ErrSchedule)
 }
 
-// firstRun is when a newly scheduled check first runs: an interval check at
+// First is when a newly scheduled check first runs: an interval check at
 // its first phase slot at or after now, so a restart does not shift it; a
 // cron check at its next cron time.
-func firstRun(s Schedule, now time.Time) time.Time {
+func First(s Schedule, now time.Time) time.Time {
 	if is, ok := s.(intervalSchedule); ok {
 		return is.atOrAfter(now)
 	}
 	return s.Next(now)
+}
+
+// Gap is the longest wait between two scheduled runs of c while all is
+// well: its interval, or the longest gap between two of its cron times over
+// the coming year (from now). A failing check's retries never lengthen it:
+// the poller retries at the earlier of its retry interval and its next
+// regular run, so retry_interval can only shorten the wait. Whoever judges
+// a result overdue (Nagios' freshness threshold, Icinga's ttl) adds the
+// run's own length, up to its timeout, and a margin of its own. A check
+// whose schedule does not parse gets a day, so that it errs on the quiet
+// side; it was validated where it came from.
+func Gap(c check.Check, now time.Time) time.Duration {
+	if c.Cron == "" {
+		if c.Interval > 0 {
+			return c.Interval
+		}
+		return 24 * time.Hour
+	}
+	s, err := ParseCron(c.Cron)
+	if err != nil {
+		return 24 * time.Hour
+	}
+	return longestGap(s, now)
+}
+
+// longestGap walks s's run times over the year after now, and at least one
+// gap when the next run is further away than that (a yearly spec).
+func longestGap(s Schedule, now time.Time) time.Duration {
+	var gap time.Duration
+	prev := s.Next(now)
+	end := now.AddDate(1, 0, 0)
+	for i := 0; i < 10000 && (i == 0 || prev.Before(end)) && !prev.IsZero(); i++ {
+		next := s.Next(prev)
+		if next.IsZero() {
+			break
+		}
+		gap = max(gap, next.Sub(prev))
+		prev = next
+	}
+	if gap == 0 {
+		return 24 * time.Hour
+	}
+	return gap
 }

@@ -1,4 +1,4 @@
-package config
+package checkspec
 
 import (
 	"errors"
@@ -6,9 +6,10 @@ import (
 	"testing"
 
 	"github.com/picket-monitoring/picket/internal/check"
+	"github.com/picket-monitoring/picket/internal/tomlfile"
 )
 
-func TestResolveChecks(t *testing.T) {
+func TestResolveFile(t *testing.T) {
 	data := []byte(`[macros]
 USER5 = "/opt/x"
 
@@ -21,12 +22,13 @@ service = "load"
 command = "check_load"
 interval = "1m"
 `)
-	specs := []CheckSpec{
+	specs := []Spec{
 		{Service: "disk", Command: "check_disk $USER5$"},
-		{Service: "load", Command: "check_load", Interval: Duration{60e9}},
+		{Service: "load", Command: "check_load", Interval: tomlfile.Duration{Duration: 60e9}},
 	}
-	got, err := ResolveChecks("db1.toml", data, specs, CheckDefaults{}, Macros{"USER5": "/opt/x"}, "db1", "10.0.0.9")
-	if err != nil {
+	probs := tomlfile.NewProblems("db1.toml", data)
+	got := ResolveFile(probs, specs, Defaults{}, Macros{"USER5": "/opt/x"}, "db1", "10.0.0.9")
+	if err := probs.Err(); err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 2 || got[0].Host != "db1" || got[0].HostAddress != "10.0.0.9" || got[0].Interval != DefaultInterval {
@@ -37,10 +39,12 @@ interval = "1m"
 	}
 
 	// Every problem, each on its line of the file it came from.
-	specs[1].Interval = Duration{}
+	specs[1].Interval = tomlfile.Duration{}
 	specs[1].Command = ""
-	_, err = ResolveChecks("db1.toml", data, specs, CheckDefaults{}, Macros{"HOSTNAME": "x"}, "db1", "")
-	var cerr *Error
+	probs = tomlfile.NewProblems("db1.toml", data)
+	ResolveFile(probs, specs, Defaults{}, Macros{"HOSTNAME": "x"}, "db1", "")
+	err := probs.Err()
+	var cerr *tomlfile.Error
 	if !errors.As(err, &cerr) || len(cerr.Problems) != 2 {
 		t.Fatalf("err = %v, want 2 problems", err)
 	}

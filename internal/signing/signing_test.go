@@ -1,4 +1,4 @@
-package externals
+package signing
 
 import (
 	"bytes"
@@ -22,10 +22,13 @@ func newKey(t testing.TB) (ed25519.PublicKey, ed25519.PrivateKey) {
 	return pub, key
 }
 
+// sampleFile stands for an externals file: the scheme signs bytes.
+const sampleFile = "[[check]]\nservice = \"disk\"\ncommand = \"check_disk -w 10% -c 5% -p /\"\n"
+
 func TestSignVerify(t *testing.T) {
 	pub, key := newKey(t)
 	otherPub, _ := newKey(t)
-	data := []byte(sampleTOML)
+	data := []byte(sampleFile)
 	sig := Sign(key, "web01", data)
 	if !bytes.HasSuffix(sig, []byte("\n")) || len(bytes.TrimSpace(sig)) != 88 {
 		t.Fatalf("signature file %q: want 88 base64 characters and a newline", sig)
@@ -170,8 +173,8 @@ func FuzzParsePublicKey(f *testing.F) {
 
 func FuzzVerify(f *testing.F) {
 	pub, key, _ := GenerateKey()
-	data := []byte(sampleTOML)
-	f.Add([]byte(sampleTOML), "web01", Sign(key, "web01", data))
+	data := []byte(sampleFile)
+	f.Add([]byte(sampleFile), "web01", Sign(key, "web01", data))
 	f.Add([]byte(""), "h", []byte("\n"))
 	f.Add([]byte("x"), "h", []byte("AAAA\r\nAAAA"))
 	f.Fuzz(func(t *testing.T, d []byte, host string, sig []byte) {

@@ -1,0 +1,207 @@
+package checkspec
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/picket-monitoring/picket/internal/check"
+	"github.com/picket-monitoring/picket/internal/schedule"
+	"github.com/picket-monitoring/picket/internal/tomlfile"
+)
+
+// Spec is one [[check]] as written, in the agent's file or in
+// externals. Zero values mean "not set": Resolve fills them from
+// [defaults], then from the built-in defaults.
+type Spec struct {
+	Service       string            `toml:"service"`
+	Command       string            `toml:"command"`
+	Interval      tomlfile.Duration `toml:"interval"`
+	Cron          string            `toml:"cron"`
+	Timeout       tomlfile.Duration `toml:"timeout"`
+	RetryInterval tomlfile.Duration `toml:"retry_interval"`
+	MaxAttempts   int               `toml:"max_attempts"`
+	TimeoutState  string            `toml:"timeout_state"`
+	Enabled       *bool             `toml:"enabled"`
+	Host          string            `toml:"host"`
+	HostAddress   string            `toml:"host_address"`
+	Shell         bool              `toml:"shell"`
+}
+
+// Defaults is [defaults]: values every check without its own gets.
+type Defaults struct {
+	Interval      tomlfile.Duration `toml:"interval"`
+	Timeout       tomlfile.Duration `toml:"timeout"`
+	RetryInterval tomlfile.Duration `toml:"retry_interval"`
+	MaxAttempts   int               `toml:"max_attempts"`
+	TimeoutState  string            `toml:"timeout_state"`
+}
+
+// Built-in check defaults. The timeout and the retries are Nagios' own
+// (service_check_timeout, the sample generic-service template), so results
+// reach a hard state in Nagios on the schedule its admins expect.
+const (
+	DefaultInterval      = 5 * time.Minute
+	DefaultTimeout       = 60 * time.Second
+	DefaultRetryInterval = time.Minute
+	DefaultMaxAttempts   = 3
+	DefaultTimeoutState  = check.Critical
+
+	// MinInterval keeps a typo ("1s" for "1m") from turning a check into
+	// a fork bomb; nothing Nagios does needs more often than this.
+	MinInterval = time.Second
+)
+
+// NSCA stores at most this many bytes of host and service names.
+const (
+	MaxHostLen    = 63
+	MaxServiceLen = 127
+)
+
+// Macros is a [macros] table: name (without dollars) to value.
+type Macros map[string]string
+
+var macroName = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
+
+// reservedMacros are filled per run and cannot be set in a file.
+var reservedMacros = map[string]string{
+	"USER1":       "is the first plugin_dirs entry",
+	"HOSTNAME":    "is the check's host",
+	"HOSTADDRESS": "is the check's host_address",
+	"SERVICEDESC": "is the check's service",
+}
+
+func (m Macros) Check(probs *tomlfile.Problems, table string) {
+	for _, name := range slices.Sorted(maps.Keys(m)) {
+		if !macroName.MatchString(name) {
+			probs.Add(table+"."+name, "a macro name is upper-case letters, digits and _ (write USER2, not $USER2$)")
+		} else if why, ok := reservedMacros[name]; ok {
+			probs.Add(table+"."+name, "cannot be set: $"+name+"$ "+why)
+		}
+	}
+}
+
+// Resolve validates specs and turns the enabled ones into checks for
+// host (with hostAddress as its $HOSTADDRESS$). Every problem goes to probs,
+// placed on its line; a check with a problem is left out, the rest are
+// returned, so the caller decides whether one bad check rejects the file.
+func Resolve(probs *tomlfile.Problems, specs []Spec, defs Defaults, macros Macros, host, hostAddress string) []check.Check {
+	defState := DefaultTimeoutState
+	if defs.TimeoutState != "" {
+		s, err := check.ParseState(defs.TimeoutState)
+		if err != nil {
+			probs.Add("defaults.timeout_state", err.Error())
+		}
+		defState = s
+	}
+	if defs.Interval.Duration != 0 && defs.Interval.Duration < MinInterval {
+		probs.Add("defaults.interval", fmt.Sprintf("%v is shorter than the minimum %v", defs.Interval.Duration, MinInterval))
+	}
+	if defs.MaxAttempts < 0 {
+		probs.Add("defaults.max_attempts", "must not be negative")
+	}
+
+	var out []check.Check
+	seen := map[check.Key]int{}
+	for i, s := range specs {
+		f := "check[" + strconv.Itoa(i) + "]"
+		bad := probs.Len()
+		c := check.Check{
+			Host:          cmp.Or(s.Host, host),
+			Service:       s.Service,
+			Command:       strings.TrimSpace(s.Command),
+			Shell:         s.Shell,
+			Cron:          strings.TrimSpace(s.Cron),
+			Interval:      s.Interval.Duration,
+			Timeout:       cmp.Or(s.Timeout.Duration, defs.Timeout.Duration, DefaultTimeout),
+			RetryInterval: cmp.Or(s.RetryInterval.Duration, defs.RetryInterval.Duration, DefaultRetryInterval),
+			MaxAttempts:   cmp.Or(s.MaxAttempts, defs.MaxAttempts, DefaultMaxAttempts),
+			TimeoutState:  defState,
+		}
+		// A check for another host gets that host's name as its address
+		// unless it says otherwise, as a Nagios host without an address.
+		switch {
+		case s.HostAddress != "":
+			c.HostAddress = s.HostAddress
+		case s.Host != "" && s.Host != host:
+			c.HostAddress = s.Host
+		default:
+			c.HostAddress = cmp.Or(hostAddress, host)
+		}
+		CheckName(probs, f+".service", "service", c.Service, MaxServiceLen)
+		if s.Host != "" {
+			CheckName(probs, f+".host", "host", s.Host, MaxHostLen)
+		}
+		if c.Command == "" {
+			probs.Add(f+".command", "missing: the plugin command line to run")
+		}
+		switch {
+		case c.Cron != "" && c.Interval != 0:
+			probs.Add(f+".cron", "set either interval or cron, not both")
+		case c.Cron != "":
+			if _, err := schedule.ParseCron(c.Cron); err != nil {
+				probs.Add(f+".cron", err.Error())
+			}
+		case c.Interval != 0 && c.Interval < MinInterval:
+			probs.Add(f+".interval", fmt.Sprintf("%v is shorter than the minimum %v", c.Interval, MinInterval))
+		case c.Interval == 0:
+			c.Interval = cmp.Or(defs.Interval.Duration, DefaultInterval)
+		}
+		if s.MaxAttempts < 0 {
+			probs.Add(f+".max_attempts", "must not be negative")
+		}
+		if s.TimeoutState != "" {
+			st, err := check.ParseState(s.TimeoutState)
+			if err != nil {
+				probs.Add(f+".timeout_state", err.Error())
+			}
+			c.TimeoutState = st
+		}
+		if probs.Len() > bad {
+			continue
+		}
+		if j, dup := seen[c.Key()]; dup {
+			probs.Add(f+".service", fmt.Sprintf("%q on host %s is also check[%d]: one result stream per host and service", c.Service, c.Host, j))
+			continue
+		}
+		seen[c.Key()] = i
+		if s.Enabled != nil && !*s.Enabled {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// CheckName refuses names Nagios or NSCA would mangle: too long for the
+// packet, or holding the ';' that separates external command fields.
+func CheckName(probs *tomlfile.Problems, field, what, v string, max int) {
+	switch {
+	case v == "":
+		probs.Add(field, "missing: the Nagios "+what+" name results are reported under")
+	case len(v) > max:
+		probs.Add(field, fmt.Sprintf("%d bytes is longer than NSCA carries (%d)", len(v), max))
+	case strings.ContainsAny(v, ";\t\r\n") || strings.TrimSpace(v) != v:
+		probs.Add(field, fmt.Sprintf("%q: no ';', tabs, line breaks or surrounding spaces (Nagios would split or mangle it)", v))
+	}
+}
+
+// ResolveFile validates a check list read from another file than the
+// agent's own (an externals file) and resolves it for host, as the agent's
+// config does for its own [[check]] list. Every problem goes to probs, on
+// its line. The file's macros are validated and attached to each of its
+// checks, since they apply to that file's checks only.
+func ResolveFile(probs *tomlfile.Problems, specs []Spec, defs Defaults, macros Macros, host, hostAddress string) []check.Check {
+	macros.Check(probs, "macros")
+	checks := Resolve(probs, specs, defs, macros, host, hostAddress)
+	set := check.NewMacroSet(macros)
+	for i := range checks {
+		checks[i].Macros = set
+	}
+	return checks
+}
