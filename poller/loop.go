@@ -243,11 +243,16 @@ func (l *loop) complete(f finished) {
 		e.attempt++
 	}
 	if c.MaxAttempts > 1 && c.RetryInterval > 0 && f.res.State != check.OK && e.attempt < c.MaxAttempts {
-		// Soft state: retry soon instead of at the next slot. Once the
-		// state turns hard or OK, the next dispatch computes the regular
-		// slot again.
-		e.due = f.at.Add(c.RetryInterval)
-		l.schedule(e)
+		// Soft state: retry sooner than the next slot, if the retry
+		// interval is the shorter (dispatch has already set e.due to the
+		// next slot). A retry that would come later than the regular run
+		// would slow a failing check down, and delay picking up a plugin
+		// dropped in to fix it. Once the state turns hard or OK, the next
+		// dispatch computes the regular slot again.
+		if retry := f.at.Add(c.RetryInterval); retry.Before(e.due) {
+			e.due = retry
+			l.schedule(e)
+		}
 	}
 }
 

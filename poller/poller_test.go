@@ -100,6 +100,32 @@ func TestRetriesFollowNagios(t *testing.T) {
 	})
 }
 
+// A retry never waits longer than the check's next regular run: a 10s
+// check that fails keeps running every 10s, not every retry_interval, so a
+// failing check is never checked less often than a healthy one (as in
+// Nagios, where retry_interval is used only while it is the shorter).
+func TestRetriesNeverSlowACheckDown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := svc("fast", 10*time.Second)
+		c.MaxAttempts, c.RetryInterval = 3, time.Minute
+		C := check.Critical
+		r := &fakeRunner{states: map[check.Key][]check.State{c.Key(): {C, C, C, C, check.OK, check.OK}}}
+		p := New(Options{Runner: r, Sink: &fakeSink{}})
+		if err := p.Apply([]check.Check{c}); err != nil {
+			t.Fatal(err)
+		}
+		stop := started(t, p)
+		off := schedule.Offset(c.Key(), 10*time.Second)
+		time.Sleep(off + 55*time.Second)
+		stop()
+		s := time.Second
+		want := []time.Duration{0, 10 * s, 20 * s, 30 * s, 40 * s, 50 * s}
+		if got := r.startsOf(c.Key(), time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC).Add(off)); !slices.Equal(got, want) {
+			t.Errorf("runs at %v, want %v", got, want)
+		}
+	})
+}
+
 func TestRetryNeedsBothSettings(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := svc("http", time.Minute)
