@@ -9,7 +9,9 @@
 //
 // Results older than the replay window are sent as their state changes and
 // each service's latest, marked "[delayed 2h14m, checked 10:02:11Z]",
-// because nsca stamps every result with the time it arrives; a result
+// because nsca stamps every result with the time it arrives. Age is judged
+// when a batch is sent, so a batch that failed and is resent after a long
+// outage is reduced and marked like any other old results; a result
 // older than one already sent for the same service is never sent. The spool
 // and the network are reached through interfaces declared here (Log,
 // Dialer), which the agent wires to the disk spool and the nsca client.

@@ -57,6 +57,10 @@ type group struct {
 	// lastState is the state of the latest result seen per host and
 	// service, sent or reduced, for the replay policy's state changes.
 	lastState map[check.Key]check.State
+	// sentState is the state of the latest result sent per host and
+	// service, for the replay policy applied again to a batch that is
+	// resent after its results grew old (see repolicy).
+	sentState map[check.Key]check.State
 	// oldRun is the scanned run of old records being prepared, if any.
 	oldRun *oldRun
 
@@ -107,6 +111,7 @@ func newGroup(name string, cfg settings) *group {
 		turn:      make(chan struct{}, 1),
 		newest:    map[check.Key]time.Time{},
 		lastState: map[check.Key]check.State{},
+		sentState: map[check.Key]check.State{},
 		stats:     GroupStats{Cursor: name},
 	}
 }
@@ -385,8 +390,9 @@ func (g *group) allDown() (time.Time, error) {
 // server to finish reading (see NSCA), cost a few round trips per few
 // hundred packets.
 func (g *group) attempt(ctx context.Context, t *target) error {
-	k := min(len(g.pending), t.limit)
 	now := g.cfg.now()
+	g.repolicy(now)
+	k := min(len(g.pending), t.limit)
 	ps := make([]nsca.Packet, k)
 	for i := range ps {
 		ps[i] = g.pending[i].packet(now, t.MaxOutput)
@@ -461,6 +467,9 @@ func send(ctx context.Context, t *target, ps []nsca.Packet) (n int, connected bo
 func (g *group) written(t *target, n int) {
 	if n <= 0 {
 		return
+	}
+	for _, it := range g.pending[:n] {
+		g.sentState[it.key()] = it.state
 	}
 	g.pos = g.pending[n-1].seq
 	g.pending = g.pending[n:]

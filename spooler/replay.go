@@ -71,6 +71,54 @@ func (g *group) scan(ctx context.Context, after uint64, cutoff time.Time) (*oldR
 	}
 }
 
+// repolicy applies the replay policy again to what waits in pending, as of
+// now. A batch read while its results were recent and sent only after an
+// outage longer than the window holds results that are old by now: they
+// are marked as delayed and reduced to their state changes and each
+// service's last, as if they had been old when read. The state a pending
+// result changes from is the previous pending result's of its service, or
+// else the last one sent; results the policy left out earlier never
+// changed a state, so they do not matter here.
+func (g *group) repolicy(now time.Time) {
+	cutoff := now.Add(-g.cfg.window)
+	aged := false
+	for i := range g.pending {
+		if it := &g.pending[i]; !it.old && it.checked.Before(cutoff) {
+			it.old, aged = true, true
+		}
+	}
+	if !aged {
+		return
+	}
+	last := make(map[check.Key]int, len(g.pending))
+	for i, it := range g.pending {
+		last[it.key()] = i
+	}
+	prev := map[check.Key]check.State{}
+	kept := g.pending[:0]
+	var reduced uint64
+	for i, it := range g.pending {
+		k := it.key()
+		st, seen := prev[k]
+		if !seen {
+			st, seen = g.sentState[k]
+		}
+		prev[k] = it.state
+		if it.old && seen && st == it.state && last[k] != i {
+			reduced++
+			continue
+		}
+		kept = append(kept, it)
+	}
+	clear(g.pending[len(kept):])
+	g.pending = kept
+	g.statsMu.Lock()
+	g.stats.Reduced += reduced
+	g.statsMu.Unlock()
+}
+
+func (it *item) key() check.Key { return check.Key{Host: it.host, Service: it.service} }
+
 // delayPrefix marks an old result with how late it is and when it was
 // checked, since Nagios will show it under the time it arrives.
 func delayPrefix(delay time.Duration, checked time.Time) string {

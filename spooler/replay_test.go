@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -342,5 +343,41 @@ func TestFailedReadAheadIsRetried(t *testing.T) {
 	}
 	if st := groupStats(t, s, "g"); st.Reduced != 5 || log.Position("g") != last || !strings.Contains(st.LastError, "read ahead") {
 		t.Errorf("stats %+v, cursor %d", st, log.Position("g"))
+	}
+}
+
+// A batch read while its results were recent, and sent only after an
+// outage longer than the replay window, is judged again when it is sent:
+// its results are old by then, so they are reduced and marked as delayed
+// like any other old result.
+func TestReplayPolicyAppliesWhenABatchIsResent(t *testing.T) {
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	log := &memLog{}
+	O, C := check.OK, check.Critical
+	for i, st := range []check.State{O, O, C, C, O} {
+		log.add(t, check.Result{Host: "web01", Service: "a", State: st, Output: fmt.Sprintf("r%d", i),
+			CheckTime: now.Add(-time.Minute + time.Duration(i)*10*time.Second)})
+	}
+	addr := closedAddr(t)
+	s := mustNew(t, Options{Log: log, Now: func() time.Time { return clock() }, Targets: []Target{tgt("g", addr)}})
+	if err := s.Flush(context.Background()); err == nil {
+		t.Fatal("flush to a closed port succeeded")
+	}
+	now = now.Add(30 * time.Minute) // the outage outlasts the window
+	rcv := startReceiver(t, addr, nsca.None)
+	if err := s.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"[delayed 31m, checked 11:59:00Z] r0",
+		"[delayed 31m, checked 11:59:20Z] r2",
+		"[delayed 30m, checked 11:59:40Z] r4",
+	}
+	if got := rcv.outputs(); !slices.Equal(got, want) {
+		t.Errorf("sent after the outage:\n%q\nwant\n%q", got, want)
+	}
+	if st := groupStats(t, s, "g"); st.Reduced != 2 || st.Sent != 3 {
+		t.Errorf("stats: reduced %d sent %d, want 2 and 3", st.Reduced, st.Sent)
 	}
 }
