@@ -107,6 +107,14 @@ command = "check_disk -w 1% -c 1% -p /"
 [[check]]
 service = "registered"
 command = "check_dummy 0 'registered as {{.Host}} on {{.OS}}'"
+
+# Fails for good, with retries that would come less often than its
+# interval: the agent must keep it on its interval, so it never looks stale.
+[[check]]
+service = "failing"
+command = "check_dummy 2 'failing on purpose'"
+max_attempts = 10
+retry_interval = "40s"
 `
 
 func TestRegisterIntoNagios(t *testing.T) {
@@ -204,7 +212,7 @@ interval = "10s"
 	// The server lower-cases the name; the agent takes the assignment.
 	const host = "e2e-agent"
 	st := &nagiosStatus{path: ng.StatusFile}
-	for _, svc := range []string{"load", "root_disk", "registered", "picket_poller", "picket_spooler", "picket_externals"} {
+	for _, svc := range []string{"load", "root_disk", "registered", "failing", "picket_poller", "picket_spooler", "picket_externals"} {
 		st.wait(t, 60*time.Second, host, svc, func(f map[string]string) bool { return f["has_been_checked"] == "1" && f["check_type"] == "1" })
 	}
 	reg := st.wait(t, 5*time.Second, host, "registered", nil)
@@ -224,20 +232,29 @@ interval = "10s"
 		t.Errorf("picket server hosts: %v", hosts)
 	}
 
-	// Healthy for longer than the thresholds: nothing may go stale.
+	// Healthy for three times the thresholds: nothing may go stale, not
+	// even the failing check whose retry_interval (40s) exceeds the
+	// threshold. Nagios logs every stale result it finds; none may be
+	// the agent's.
 	threshold := 2*10*time.Second + 5*time.Second + 3*time.Second
-	if d := threshold + 5*time.Second - time.Since(started); d > 0 {
+	if d := 3*threshold - time.Since(started); d > 0 {
 		time.Sleep(d)
 	}
-	for _, svc := range []string{"load", "registered", "picket_poller"} {
+	for _, svc := range []string{"load", "registered", "failing", "picket_poller"} {
 		if f := st.wait(t, 5*time.Second, host, svc, nil); strings.Contains(f["plugin_output"], "STALE") {
 			t.Errorf("%s went stale while the agent ran: %q", svc, f["plugin_output"])
 		}
+	}
+	if f := st.wait(t, 5*time.Second, host, "failing", nil); f["current_state"] != "2" {
+		t.Errorf("failing: state %s, want 2 (CRITICAL): %q", f["current_state"], f["plugin_output"])
 	}
 	log, _ := os.ReadFile(ng.LogFile)
 	for _, l := range strings.Split(string(log), "\n") {
 		if strings.Contains(l, "could not be found") && strings.Contains(l, host) {
 			t.Errorf("Nagios dropped a result of the agent: %s", l)
+		}
+		if strings.Contains(l, "are stale") && strings.Contains(l, host) {
+			t.Errorf("Nagios found a result of the running agent stale: %s", l)
 		}
 	}
 
