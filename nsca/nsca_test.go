@@ -175,6 +175,8 @@ func TestWrongPasswordIsRejectedAndLogged(t *testing.T) {
 			if st := srv.Stats(); st.Packets != 0 {
 				t.Errorf("accepted %d packets with a wrong password", st.Packets)
 			}
+			// The count moves before the line is written.
+			waitFor(t, func() bool { return strings.Contains(logs.String(), "wrong password") })
 			out := logs.String()
 			if !strings.Contains(out, "wrong password or encryption method") || !strings.Contains(out, "client=127.0.0.1:") {
 				t.Errorf("log does not give reason and client:\n%s", out)

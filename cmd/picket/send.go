@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -135,10 +134,10 @@ func timedOut(ctx context.Context) bool {
 }
 
 // sendSession connects to every target, then streams the input to all of
-// them. Input is read in its own goroutine so that -to also bounds a stalled
-// standard input, as send_nsca's alarm does.
+// them and confirms each read it all.
 func sendSession(ctx context.Context, targets []*sendTarget, in *nsca.InputScanner, sio stdio) int {
-	for _, t := range targets {
+	conns := make([]*nsca.Conn, len(targets))
+	for i, t := range targets {
 		c, err := t.dialer.Dial(ctx, t.addr)
 		if err != nil {
 			if timedOut(ctx) {
@@ -147,92 +146,27 @@ func sendSession(ctx context.Context, targets []*sendTarget, in *nsca.InputScann
 			fmt.Fprintf(sio.err, "Error: Could not connect to host %s: %v\n", t.addr, unwrapNet(err))
 			return exitCritical
 		}
-		t.conn = c
+		t.conn, conns[i] = c, c
 		defer c.Close()
 	}
-	type item struct {
-		p   nsca.Packet
-		err error
-	}
-	items := make(chan item, 64)
-	go func() {
-		defer close(items)
-		for {
-			p, err := in.Next()
-			if errors.Is(err, io.EOF) {
-				return
-			}
-			select {
-			case items <- item{p, err}:
-			case <-ctx.Done():
-				return
-			}
-			var ie *nsca.InputError
-			if err != nil && !errors.As(err, &ie) {
-				return
-			}
-		}
-	}()
 	code := exitOK
-	batch := make([]nsca.Packet, 0, maxBatch)
-	for {
-		batch = batch[:0]
-		// Wait for one record, then take whatever else is already read, so
-		// a burst goes out in one write and a trickle is not held back.
-		select {
-		case it, ok := <-items:
-			if !ok {
-				return code
-			}
-			if !takeItem(it.p, it.err, &batch, &code, sio) {
-				return exitCritical
-			}
-		case <-ctx.Done():
-			return exitCritical
-		}
-		for more := true; more && len(batch) < maxBatch; {
-			select {
-			case it, ok := <-items:
-				if !ok {
-					more = false
-					break
-				}
-				if !takeItem(it.p, it.err, &batch, &code, sio) {
-					return exitCritical
-				}
-			default:
-				more = false
-			}
-		}
-		if len(batch) == 0 {
-			continue
-		}
-		for _, t := range targets {
-			if _, err := t.conn.SendBatch(ctx, batch); err != nil {
-				if ctx.Err() != nil || timedOut(ctx) {
-					return exitCritical
-				}
-				fmt.Fprintf(sio.err, "Error: Could not send data to host %s: %v\n", t.addr, unwrapNet(err))
-				return exitUsage
-			}
-		}
+	err := nsca.Stream(ctx, conns, in, func(err error) {
+		fmt.Fprintf(sio.err, "Warning: %v (not sent)\n", err)
+		code = exitCritical
+	})
+	var se *nsca.StreamError
+	switch {
+	case err == nil:
+		return code
+	case ctx.Err() != nil || timedOut(ctx):
+		return exitCritical
+	case errors.As(err, &se):
+		fmt.Fprintf(sio.err, "Error: Could not send data to host %s: %v\n", targets[se.Conn].addr, unwrapNet(se.Err))
+		return exitUsage
+	default:
+		fmt.Fprintf(sio.err, "Error: %v\n", err)
+		return exitCritical
 	}
-}
-
-// maxBatch bounds the packets per write (64 v3 packets are 275 KB).
-const maxBatch = 64
-
-// takeItem adds a parsed record to the batch, or reports a bad one (which is
-// skipped; the rest still go). It returns false when input cannot go on.
-func takeItem(p nsca.Packet, err error, batch *[]nsca.Packet, code *int, sio stdio) bool {
-	if err == nil {
-		*batch = append(*batch, p)
-		return true
-	}
-	fmt.Fprintf(sio.err, "Warning: %v (not sent)\n", err)
-	*code = exitCritical
-	var ie *nsca.InputError
-	return errors.As(err, &ie)
 }
 
 // unwrapNet drops Go's "dial tcp 127.0.0.1:5667:" prefixes that repeat what
