@@ -16,7 +16,14 @@
 // and the network are reached through interfaces declared here (Log,
 // Dialer), which the agent wires to the disk spool and the nsca client.
 //
-// It owns nothing on disk: the spool and its cursors belong to the Log.
+// Apply changes the targets while Run runs, group by group, as Prometheus
+// keys each remote-write queue by its config: a group whose targets did not
+// change is not disturbed, a changed one resumes from where it stood with
+// its new targets, a removed one stops and leaves its cursor in the Log, so
+// it resumes from there if it comes back.
+//
+// It owns nothing on disk: the spool and its cursors belong to the Log
+// (*spool.Spool, whose Record is the unit read here).
 //
 // When Run's context is cancelled, a batch in flight is cancelled too (the
 // nsca client closes the connection rather than leave a packet half

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/picket-monitoring/picket/internal/check"
+	"github.com/picket-monitoring/picket/internal/spool"
 	"github.com/picket-monitoring/picket/nsca"
 )
 
@@ -21,6 +22,16 @@ type settings struct {
 	now                             func() time.Time
 	logger                          *slog.Logger
 	randInt64                       func(int64) int64
+}
+
+// tunables are the settings Apply may change.
+type tunables struct {
+	flush, window, timeout, maxWait time.Duration
+	batch                           int
+}
+
+func (s settings) tunables() tunables {
+	return tunables{s.flush, s.window, s.timeout, s.maxWait, s.batch}
 }
 
 // errAllDown is returned by a pass that stopped because no target of the
@@ -41,6 +52,10 @@ type group struct {
 	targets []*target
 	wake    chan struct{}
 	turn    chan struct{} // a one-slot lock that a context can abandon
+	// cancel and done belong to the Spooler: they stop the group's
+	// goroutine, when it has one.
+	cancel context.CancelFunc
+	done   chan struct{}
 
 	loaded bool
 	// Records up to pos are sent or skipped; up to readPos they have been
@@ -116,15 +131,41 @@ func newGroup(name string, cfg settings) *group {
 	}
 }
 
-func (g *group) add(t Target) {
-	t.Name = or(t.Name, t.Address)
-	t.MaxOutput = or(t.MaxOutput, nsca.MaxOutput)
-	g.targets = append(g.targets, &target{
-		Target: t,
-		index:  len(g.targets),
-		limit:  g.cfg.batch,
-		stats:  TargetStats{Name: t.Name, Address: t.Address},
-	})
+// setTargets makes ts the group's failover chain, each target fresh: no
+// backoff, a full batch. The caller holds the group's turn or knows that
+// no one does (its goroutine is stopped).
+func (g *group) setTargets(ts []Target) {
+	targets := make([]*target, len(ts))
+	for i, t := range ts {
+		t.Name = or(t.Name, t.Address)
+		t.MaxOutput = or(t.MaxOutput, nsca.MaxOutput)
+		targets[i] = &target{
+			Target: t,
+			index:  i,
+			limit:  g.cfg.batch,
+			stats:  TargetStats{Name: t.Name, Address: t.Address},
+		}
+	}
+	g.statsMu.Lock()
+	g.targets = targets
+	g.stats.Active = ""
+	g.statsMu.Unlock()
+	g.active, g.down = nil, false
+}
+
+// sameTargets reports whether ts is the chain the group already has.
+func (g *group) sameTargets(ts []Target) bool {
+	if len(ts) != len(g.targets) {
+		return false
+	}
+	for i, t := range ts {
+		have := g.targets[i].Target
+		if or(t.Name, t.Address) != have.Name || t.Address != have.Address ||
+			or(t.MaxOutput, nsca.MaxOutput) != have.MaxOutput || t.Fingerprint != have.Fingerprint {
+			return false
+		}
+	}
+	return true
 }
 
 // run makes a pass at once, then on every flush tick, Wake, or, while
@@ -249,7 +290,7 @@ func (g *group) read(ctx context.Context) (more bool, err error) {
 // prepare decodes recs, applies the stale rule and the replay policy, and
 // queues what is to be sent in pending. readPos moves over every record it
 // has decided on, also when a read-ahead fails part-way.
-func (g *group) prepare(ctx context.Context, recs []Record) error {
+func (g *group) prepare(ctx context.Context, recs []spool.Record) error {
 	now := g.cfg.now()
 	cutoff := now.Add(-g.cfg.window)
 	var skip struct {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/picket-monitoring/picket/internal/check"
 	"github.com/picket-monitoring/picket/internal/leaktest"
+	"github.com/picket-monitoring/picket/internal/spool"
 	"github.com/picket-monitoring/picket/nsca"
 )
 
@@ -44,7 +45,7 @@ const (
 // read calls it names (counting from 1).
 type memLog struct {
 	mu         sync.Mutex
-	recs       []Record
+	recs       []spool.Record
 	cursors    map[string]uint64
 	reads      int
 	readErrs   int
@@ -58,7 +59,7 @@ func (l *memLog) appendData(data []byte) uint64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	seq := uint64(len(l.recs)) + 1
-	l.recs = append(l.recs, Record{Seq: seq, Time: time.Now(), Data: data})
+	l.recs = append(l.recs, spool.Record{Seq: seq, Time: time.Now(), Data: data})
 	return seq
 }
 
@@ -71,7 +72,7 @@ func (l *memLog) add(t testing.TB, r check.Result) uint64 {
 	return l.appendData(b)
 }
 
-func (l *memLog) Read(ctx context.Context, after uint64, max int) ([]Record, error) {
+func (l *memLog) Read(ctx context.Context, after uint64, max int) ([]spool.Record, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.reads++
@@ -88,7 +89,7 @@ func (l *memLog) Read(ctx context.Context, after uint64, max int) ([]Record, err
 	if i == len(l.recs) {
 		return nil, nil
 	}
-	return append([]Record(nil), l.recs[i:min(i+max, len(l.recs))]...), nil
+	return append([]spool.Record(nil), l.recs[i:min(i+max, len(l.recs))]...), nil
 }
 
 func (l *memLog) Position(cursor string) uint64 {

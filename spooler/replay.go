@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/picket-monitoring/picket/internal/check"
+	"github.com/picket-monitoring/picket/internal/spool"
 )
 
 // The replay policy exists because nsca 2.x stamps every result with the
@@ -158,7 +159,7 @@ func units(a int64, ua string, b int64, ub string) string {
 
 // checkTime is when r was checked, or, for a result that does not say,
 // when it was spooled.
-func checkTime(r check.Result, rec Record) time.Time {
+func checkTime(r check.Result, rec spool.Record) time.Time {
 	if r.CheckTime.IsZero() {
 		return rec.Time
 	}

@@ -6,25 +6,20 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/picket-monitoring/picket/internal/spool"
 	"github.com/picket-monitoring/picket/nsca"
 )
 
-// Record is one spooled result as the spool returns it.
-type Record struct {
-	Seq  uint64
-	Time time.Time // when it was appended
-	Data []byte    // a check.Result in its binary encoding
-}
-
-// Log is the durable spool seen through named cursors. The agent adapts the
-// disk spool to it.
+// Log is the durable spool seen through named cursors: *spool.Spool, whose
+// records each hold a check.Result in its binary encoding.
 type Log interface {
 	// Read returns up to max records with Seq > after, in order. Seqs may
 	// jump where retention dropped records. It returns (nil, nil) when there
 	// are none.
-	Read(ctx context.Context, after uint64, max int) ([]Record, error)
+	Read(ctx context.Context, after uint64, max int) ([]spool.Record, error)
 	// Position is the last seq the cursor consumed, 0 for a new cursor.
 	Position(cursor string) uint64
 	// Commit durably moves the cursor to seq.
@@ -60,6 +55,10 @@ type Target struct {
 	// MaxOutput is the output a packet carries: nsca.MaxOutput (the default
 	// for 0), or nsca.MaxLegacyOutput for a legacy target.
 	MaxOutput int
+	// Fingerprint stands for everything else that makes the target what it
+	// is (cipher, password, timeouts): Apply restarts a group whose
+	// targets' fingerprints change, and leaves the others running.
+	Fingerprint string
 }
 
 // Defaults for Options' zero fields.
@@ -126,63 +125,150 @@ type Options struct {
 	Now func() time.Time
 }
 
-// ErrInvalidOptions is wrapped by New's errors.
+// ErrInvalidOptions is wrapped by New's and Apply's errors.
 var ErrInvalidOptions = errors.New("invalid spooler options")
 
 // ErrAlreadyRunning is returned by a second concurrent Run.
 var ErrAlreadyRunning = errors.New("spooler is already running")
 
 // Spooler sends the spool to every target group. Each group's sending
-// state belongs to whoever holds its turn (Run's goroutine for the group,
-// or Flush); Stats reads a copy kept under a mutex.
+// state belongs to whoever holds its turn (the group's goroutine while Run
+// runs, or Flush); Stats reads a copy kept under a mutex.
 //
 // What a group has sent (the newest check time per service, for the stale
-// rule) and what it has read but not sent live as long as the Spooler, so
-// the agent should keep one for its whole life, Run and the final Flush
-// alike.
+// rule) and what it has read but not sent live as long as the group, across
+// Apply, so the agent should keep one Spooler for its whole life, Run and
+// the final Flush alike.
 type Spooler struct {
-	groups []*group
-	log    *slog.Logger
+	base settings // the parts of the settings Apply cannot change
+	log  *slog.Logger
 
-	mu      sync.Mutex
-	running bool
+	mu     sync.Mutex // serialises Run's start and end, Apply and Flush's view
+	cfg    settings
+	groups []*group
+	runCtx context.Context // while Run runs
+	// live is groups as of the last Apply, for Wake and Stats, which must
+	// never wait for Apply.
+	live atomic.Pointer[[]*group]
 }
 
 // New checks o and returns a Spooler; it reports every problem at once.
-// It touches neither the Log nor the network.
+// It touches neither the Log nor the network. Targets may be empty: the
+// spooler then sends nothing until Apply gives it some.
 func New(o Options) (*Spooler, error) {
 	if err := validate(o); err != nil {
 		return nil, err
 	}
-	cfg := settings{
-		log:       o.Log,
-		flush:     or(o.FlushInterval, DefaultFlushInterval),
-		window:    or(o.ReplayWindow, DefaultReplayWindow),
-		batch:     or(o.BatchSize, DefaultBatchSize),
-		timeout:   or(o.SendTimeout, DefaultSendTimeout),
-		maxWait:   or(o.MaxBackoff, DefaultMaxBackoff),
-		now:       o.Now,
-		logger:    o.Logger,
-		randInt64: randInt64N,
+	base := settings{log: o.Log, now: o.Now, logger: o.Logger, randInt64: randInt64N}
+	if base.now == nil {
+		base.now = time.Now
 	}
-	if cfg.now == nil {
-		cfg.now = time.Now
+	if base.logger == nil {
+		base.logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.logger == nil {
-		cfg.logger = slog.New(slog.DiscardHandler)
-	}
-	s := &Spooler{log: cfg.logger}
-	byName := map[string]*group{}
-	for _, t := range o.Targets {
-		g := byName[t.Group]
-		if g == nil {
-			g = newGroup(t.Group, cfg)
-			byName[t.Group] = g
-			s.groups = append(s.groups, g)
-		}
-		g.add(t)
-	}
+	s := &Spooler{base: base, log: base.logger}
+	s.live.Store(&[]*group{})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.apply(o)
 	return s, nil
+}
+
+// settingsOf is o's tunables with defaults applied over base.
+func (s *Spooler) settingsOf(o Options) settings {
+	cfg := s.base
+	cfg.flush = or(o.FlushInterval, DefaultFlushInterval)
+	cfg.window = or(o.ReplayWindow, DefaultReplayWindow)
+	cfg.batch = or(o.BatchSize, DefaultBatchSize)
+	cfg.timeout = or(o.SendTimeout, DefaultSendTimeout)
+	cfg.maxWait = or(o.MaxBackoff, DefaultMaxBackoff)
+	return cfg
+}
+
+// Apply makes o's targets and tunables the running ones. A group whose
+// targets and settings are unchanged goes on undisturbed; a changed group
+// finishes the batch in flight, then goes on from where it stood with its
+// new targets; a new group starts from its cursor; a group no longer in o
+// stops (its cursor stays in the Log: it resumes from there if it comes
+// back). Changed tunables restart every group. o.Log, o.Now and o.Logger
+// are New's and cannot change.
+func (s *Spooler) Apply(o Options) error {
+	o.Log = s.base.log
+	if err := validate(o); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.apply(o)
+	return nil
+}
+
+// apply does Apply's work; the caller holds mu.
+func (s *Spooler) apply(o Options) {
+	cfg := s.settingsOf(o)
+	restartAll := cfg.tunables() != s.cfg.tunables()
+	s.cfg = cfg
+	byName := map[string][]Target{}
+	var order []string
+	for _, t := range o.Targets {
+		if _, ok := byName[t.Group]; !ok {
+			order = append(order, t.Group)
+		}
+		byName[t.Group] = append(byName[t.Group], t)
+	}
+	old := map[string]*group{}
+	for _, g := range s.groups {
+		old[g.name] = g
+	}
+	var next []*group
+	for _, name := range order {
+		g, ok := old[name]
+		delete(old, name)
+		switch {
+		case !ok:
+			g = newGroup(name, cfg)
+			g.setTargets(byName[name])
+			s.start(g)
+		case restartAll || !g.sameTargets(byName[name]):
+			s.stop(g)
+			g.turn <- struct{}{} // a Flush may be sending
+			g.cfg, g.log = cfg, cfg.logger.With("group", name)
+			g.setTargets(byName[name])
+			<-g.turn
+			s.start(g)
+		}
+		next = append(next, g)
+	}
+	for _, g := range old {
+		s.stop(g)
+	}
+	s.groups = next
+	s.live.Store(&next)
+}
+
+// start runs g's goroutine if Run is running; the caller holds mu.
+func (s *Spooler) start(g *group) {
+	if s.runCtx == nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(s.runCtx)
+	done := make(chan struct{})
+	g.cancel, g.done = cancel, done
+	go func() {
+		defer close(done)
+		g.run(ctx)
+	}()
+}
+
+// stop ends g's goroutine, if it has one, once its batch in flight is
+// over; the caller holds mu.
+func (s *Spooler) stop(g *group) {
+	if g.cancel == nil {
+		return
+	}
+	g.cancel()
+	<-g.done
+	g.cancel, g.done = nil, nil
 }
 
 func or[T comparable](v, def T) T {
@@ -200,9 +286,6 @@ func validate(o Options) error {
 	}
 	if o.Log == nil {
 		bad("no Log")
-	}
-	if len(o.Targets) == 0 {
-		bad("no targets")
 	}
 	for name, d := range map[string]time.Duration{
 		"FlushInterval": o.FlushInterval, "ReplayWindow": o.ReplayWindow,
@@ -241,28 +324,29 @@ func validate(o Options) error {
 	return nil
 }
 
-// Run sends until ctx ends, one goroutine per group, and returns ctx's
-// error once they have all exited. A batch in flight is cancelled; the
-// cursor covers what was written, and the rest stays in the Log (or, read
-// but unsent, with the Spooler for a later Flush).
+// Run sends until ctx ends, one goroutine per group (Apply starts and
+// stops them as groups come and go), and returns ctx's error once they
+// have all exited. A batch in flight is cancelled; the cursor covers what
+// was written, and the rest stays in the Log (or, read but unsent, with
+// the Spooler for a later Flush).
 func (s *Spooler) Run(ctx context.Context) error {
 	s.mu.Lock()
-	if s.running {
+	if s.runCtx != nil {
 		s.mu.Unlock()
 		return ErrAlreadyRunning
 	}
-	s.running = true
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		s.running = false
-		s.mu.Unlock()
-	}()
-	var wg sync.WaitGroup
+	s.runCtx = ctx
 	for _, g := range s.groups {
-		wg.Go(func() { g.run(ctx) })
+		s.start(g)
 	}
-	wg.Wait()
+	s.mu.Unlock()
+	<-ctx.Done()
+	s.mu.Lock()
+	for _, g := range s.groups {
+		s.stop(g)
+	}
+	s.runCtx = nil
+	s.mu.Unlock()
 	return ctx.Err()
 }
 
@@ -270,7 +354,7 @@ func (s *Spooler) Run(ctx context.Context) error {
 // an urgent result just appended. It never blocks. A group whose targets
 // are all in backoff still waits for the first retry.
 func (s *Spooler) Wake() {
-	for _, g := range s.groups {
+	for _, g := range *s.live.Load() {
 		select {
 		case g.wake <- struct{}{}:
 		default: // a wake-up is already waiting
@@ -285,9 +369,10 @@ func (s *Spooler) Wake() {
 // group that could not send everything. Called during Run, it waits for
 // the group's turn, so nothing is sent twice.
 func (s *Spooler) Flush(ctx context.Context) error {
-	errs := make([]error, len(s.groups))
+	groups := *s.live.Load()
+	errs := make([]error, len(groups))
 	var wg sync.WaitGroup
-	for i, g := range s.groups {
+	for i, g := range groups {
 		wg.Go(func() {
 			if _, err := g.pass(ctx, true); err != nil {
 				errs[i] = fmt.Errorf("group %q: %w", g.name, err)

@@ -22,7 +22,6 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		want []string // every one must be in the error
 	}{
 		{"no log", Options{Targets: []Target{ok}}, []string{"no Log"}},
-		{"no targets", Options{Log: log}, []string{"no targets"}},
 		{"empty group and address", Options{Log: log, Targets: []Target{{Dialer: ok.Dialer}}},
 			[]string{"target 1", "no group", "no address"}},
 		{"no dialer", Options{Log: log, Targets: []Target{{Group: "g", Address: "a:1"}}}, []string{`target 1 ("a:1"): no dialer`}},
@@ -45,6 +44,10 @@ func TestNewRejectsBadOptions(t *testing.T) {
 				}
 			}
 		})
+	}
+	// No targets yet is a spooler waiting for Apply to bring some.
+	if _, err := New(Options{Log: log}); err != nil {
+		t.Errorf("no targets: %v", err)
 	}
 	// The same address in two groups is fan-out, not a mistake.
 	if _, err := New(Options{Log: log, Targets: []Target{ok, tgt("other", ok.Address)}}); err != nil {
@@ -169,7 +172,7 @@ func (c *cutDialer) Dial(ctx context.Context, addr string) (Conn, error) {
 		nc.Close()
 		return nil, err
 	}
-	return nscaConn{c: conn, nc: nc}, nil
+	return nscaConn{c: conn}, nil
 }
 
 type cutConn struct {
@@ -362,12 +365,19 @@ func TestResultsDroppedDuringOutageAreNotSent(t *testing.T) {
 	addr := closedAddr(t)
 	t0 := time.Now()
 	addNumbered(t, log, t0, 0, 100)
-	s := mustNew(t, Options{Log: log, BatchSize: 64, FlushInterval: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
-		Targets: []Target{tgt("g", addr)}})
-	running(t, s)
-	waitFor(t, "a failed attempt", func() bool { return groupStats(t, s, "g").Targets[0].Failures >= 2 })
+	s := mustNew(t, Options{Log: log, BatchSize: 64, Targets: []Target{tgt("g", addr)}})
+	// Flush, not Run, so that retention strikes exactly between the
+	// failed attempt and the next: a batch is read and waits.
+	if err := s.Flush(context.Background()); err == nil {
+		t.Fatal("flush to a closed port succeeded")
+	}
 	log.dropFront(80)
 	rcv := startReceiver(t, addr, nsca.None)
-	waitFor(t, "cursor at the end", func() bool { return log.Position("g") == 100 })
+	if err := s.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if p := log.Position("g"); p != 100 {
+		t.Errorf("cursor at %d, want 100", p)
+	}
 	wantNumbered(t, "receiver", rcv.outputs(), 80, 100)
 }

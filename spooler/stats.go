@@ -53,8 +53,9 @@ type TargetStats struct {
 // Stats returns a snapshot. It is safe from any goroutine and never waits
 // for a batch.
 func (s *Spooler) Stats() Stats {
-	out := Stats{Groups: make([]GroupStats, len(s.groups))}
-	for i, g := range s.groups {
+	groups := *s.live.Load()
+	out := Stats{Groups: make([]GroupStats, len(groups))}
+	for i, g := range groups {
 		g.statsMu.Lock()
 		gs := g.stats
 		gs.Targets = make([]TargetStats, len(g.targets))
