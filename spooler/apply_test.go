@@ -24,6 +24,9 @@ func TestApplyRestartsOnlyTheChangedGroup(t *testing.T) {
 	running(t, s)
 	a.wait(t, 10)
 	b.wait(t, 10)
+	waitFor(t, "both groups to count what they sent", func() bool {
+		return groupStats(t, s, "a").Targets[0].Sent == 10 && groupStats(t, s, "b").Sent == 10
+	})
 
 	tb.Fingerprint = "new password"
 	if err := s.Apply(Options{FlushInterval: 10 * time.Millisecond, Targets: []Target{ta, tb}}); err != nil {

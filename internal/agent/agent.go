@@ -5,14 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/picket-monitoring/picket/internal/check"
 	"github.com/picket-monitoring/picket/internal/config"
+	"github.com/picket-monitoring/picket/internal/spool"
 	"github.com/picket-monitoring/picket/plugins"
 	"github.com/picket-monitoring/picket/poller"
+	"github.com/picket-monitoring/picket/spooler"
 )
 
 // drainTimeout is how long a stopping agent keeps sending what it holds;
@@ -36,163 +37,264 @@ type Options struct {
 	OnConfig func(*config.Config)
 }
 
-// Run loads the config and runs the agent until ctx is cancelled. It fails
-// only at start (an unusable config); afterwards, a config that fails to
-// reload is logged and the running one kept.
-func Run(ctx context.Context, o Options) error {
-	logger := o.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+// Agent is one running agent: its config and the parts it wires together.
+// New loads the config; Start opens the spool and starts the senders, the
+// externals and the poller, sinks before sources; Reload applies a new
+// config to the running parts; Stop ends them in the opposite order. Only
+// the goroutine that called Start may call Reload and Stop.
+type Agent struct {
+	o      Options
+	logger *slog.Logger
+	cfg    *config.Config
+
+	spool  *spool.Spool
+	send   *spooler.Spooler
+	sink   *spoolSink
+	runner *swapRunner
+	poller *poller.Poller
+	ext    *extRun
+	health *spoolerHealth
+
+	// sendDone and pollDone close when the senders and the poller have
+	// returned; stopSend and stopPoll end them.
+	sendDone, pollDone chan struct{}
+	stopSend           context.CancelFunc
+	stopPoll           context.CancelCauseFunc
+}
+
+// New loads the config under the host name a registration assigned, if
+// one did. It starts nothing.
+func New(o Options) (*Agent, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	cfg, err := load(o.ConfigPath, "", logger)
+	cfg, err := load(o.ConfigPath, "", o.Logger)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if o.OnConfig != nil {
-		o.OnConfig(cfg)
+	return &Agent{o: o, logger: o.Logger, cfg: cfg}, nil
+}
+
+// Config is the config the agent runs.
+func (a *Agent) Config() *config.Config { return a.cfg }
+
+// Start opens the spool and starts the senders, then the externals and the
+// poller, so that every result the poller produces is stored and gets a
+// chance to be sent. A failure leaves nothing running. The parts run until
+// Stop; ctx only bounds the start.
+func (a *Agent) Start(ctx context.Context) (err error) {
+	cfg := a.cfg
+	if a.o.OnConfig != nil {
+		a.o.OnConfig(cfg)
 	}
 	if len(cfg.Targets) == 0 {
 		// An installer may start the service before anyone configured it:
 		// run, keep what the checks report, and deliver it once a reload
 		// brings a target.
-		logger.Warn("no [[target]] in the config: results stay in the spool until one is configured", "config", cfg.File)
+		a.logger.Warn("no [[target]] in the config: results stay in the spool until one is configured", "config", cfg.File)
 	}
-	sp, err := OpenSpool(cfg, logger.With("component", "spool"), false)
-	if err != nil {
+	if a.spool, err = OpenSpool(cfg, a.logger.With("component", "spool"), false); err != nil {
 		return fmt.Errorf("%s: %w", cfg.File, err)
 	}
 	defer func() {
-		if err := sp.Close(); err != nil {
-			logger.Error("closing the spool", "err", err)
+		if err != nil {
+			a.Stop()
 		}
 	}()
-	send := &senders{spool: sp, logger: logger.With("component", "spooler")}
-	if err := send.start(ctx, cfg); err != nil {
+	if err := a.startSenders(cfg); err != nil {
 		return fmt.Errorf("%s: %w", cfg.File, err)
 	}
-	sink := newSpoolSink(sp, send.wake)
-	runner := &swapRunner{}
-	runner.set(NewRunner(cfg))
-	p := poller.New(poller.Options{
-		Runner:      runner,
-		Sink:        sink,
+	a.sink = newSpoolSink(a.spool, a.send.Wake)
+	a.runner = &swapRunner{}
+	a.runner.set(NewRunner(cfg))
+	a.poller = poller.New(poller.Options{
+		Runner:      a.runner,
+		Sink:        a.sink,
 		Concurrency: cfg.Concurrency,
-		Logger:      logger.With("component", "poller"),
+		Logger:      a.logger.With("component", "poller"),
 	})
-	ext, err := startExternals(ctx, cfg, o.Version, logger.With("component", "externals"))
-	if err != nil {
+	if a.ext, err = startExternals(cfg, a.o.Version, a.logger.With("component", "externals")); err != nil {
 		return fmt.Errorf("%s: %w", cfg.File, err)
 	}
-	defer func() { ext.stop() }()
-	if err := p.Apply(mergeChecks(cfg.Checks, ext.checks(), logger)); err != nil {
+	if err := a.poller.Apply(mergeChecks(cfg.Checks, a.ext.checks(), a.logger)); err != nil {
 		return fmt.Errorf("%s: %w", cfg.File, err)
 	}
+	a.startPoller()
+	a.health = newSpoolerHealth(cfg)
+	a.health.baseline(a.spool.Stats())
+	a.logger.Info("agent started", "config", cfg.File, "host", cfg.Hostname, "checks", len(cfg.Checks), "targets", len(cfg.Targets))
+	return nil
+}
 
-	// The spool and its senders start before the poller and stop after
-	// it, so every result the poller produces, including those of plugins
-	// killed on the way out, is stored and gets a chance to be sent.
-	var wg sync.WaitGroup
-	// Plugins killed on the way out say why in their results.
-	pollCtx, stopPoll := context.WithCancelCause(context.WithoutCancel(ctx))
-	defer stopPoll(nil)
-	stopWatch := context.AfterFunc(ctx, func() {
-		stopPoll(fmt.Errorf("agent stopping (%w)", context.Cause(ctx)))
-	})
-	defer stopWatch()
-	wg.Add(1)
+// startSenders creates the spooler for cfg's targets and runs it. The
+// senders outlive any caller's context: they stop after the poller, in
+// Stop.
+func (a *Agent) startSenders(cfg *config.Config) error {
+	syncCursors(a.spool, cfg.Targets, a.logger)
+	o, err := spoolerOptions(cfg)
+	if err != nil {
+		return err
+	}
+	o.Log, o.Logger = a.spool, a.logger.With("component", "spooler")
+	if a.send, err = spooler.New(o); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a.stopSend, a.sendDone = cancel, make(chan struct{})
 	go func() {
-		defer wg.Done()
-		if err := p.Run(pollCtx); err != nil && !errors.Is(err, context.Canceled) {
-			logger.Error("poller stopped", "err", err)
+		defer close(a.sendDone)
+		if err := a.send.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			a.logger.Error("spooler stopped", "err", err)
 		}
 	}()
-	logger.Info("agent started", "config", cfg.File, "host", cfg.Hostname, "checks", len(cfg.Checks), "targets", len(cfg.Targets))
+	return nil
+}
 
-	every := cfg.Health.Interval.Duration
-	if o.StatsEvery > 0 {
-		every = o.StatsEvery
+// startPoller runs the poller until Stop. Plugins it kills on the way out
+// say why in their results.
+func (a *Agent) startPoller() {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	a.stopPoll, a.pollDone = cancel, make(chan struct{})
+	go func() {
+		defer close(a.pollDone)
+		if err := a.poller.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			a.logger.Error("poller stopped", "err", err)
+		}
+	}()
+}
+
+// Stop ends what Start started, sources first: the externals, then the
+// poller (plugins still running are killed and their results stored), then
+// the senders, which get drainTimeout to send what is left, then the
+// spool. Calling it on an agent that never started, or twice, is harmless.
+func (a *Agent) Stop() { a.StopWith(errors.New("agent stopping")) }
+
+// StopWith is Stop with the reason plugins killed on the way out report.
+func (a *Agent) StopWith(cause error) {
+	a.ext.stop()
+	a.ext = nil
+	if a.stopPoll != nil {
+		a.stopPoll(cause)
+		<-a.pollDone
+		a.stopPoll = nil
+		logStats(a.logger, a.poller.Stats())
 	}
-	healthTick := time.NewTicker(every)
-	defer healthTick.Stop()
-	var prev poller.Stats
-	last := time.Now()
-	health := newSpoolerHealth(cfg)
-	health.baseline(sp.Stats())
-	var lastExt check.Result
-	putOwn := func(r check.Result) {
-		if err := sink.Put(ctx, r); err != nil {
-			logger.Error("cannot store the agent's own result", "service", r.Service, "err", err)
+	if a.stopSend != nil {
+		a.stopSend()
+		<-a.sendDone
+		a.stopSend = nil
+		ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+		if err := a.send.Flush(ctx); err != nil {
+			a.logger.Warn("results not sent before stopping; they stay in the spool for the next start", "err", err)
 		}
-		if r.State != check.OK {
-			send.wake()
-		}
+		cancel()
 	}
-	// reloadAs reads the config again, under the host name a registration
-	// assigned if it did, and restarts the externals for it.
-	reloadAs := func(host string) {
-		next := reload(ctx, cfg, host, ext.checks(), runner, p, send, logger)
-		if next == cfg {
-			if host != "" {
-				logger.Error("externals stopped: the config does not load under the assigned host name; fix it and send SIGHUP", "host", host)
-			}
-			return
+	if a.spool != nil {
+		if err := a.spool.Close(); err != nil {
+			a.logger.Error("closing the spool", "err", err)
 		}
-		ext.stop()
-		cfg = next
-		if o.OnConfig != nil {
-			o.OnConfig(cfg)
-		}
-		if ext, err = startExternals(ctx, cfg, o.Version, logger.With("component", "externals")); err != nil {
-			logger.Error("externals not started; running the local checks only", "err", err)
-		}
-		applyChecks(cfg, ext, p, logger)
-		sink.forget(mergeChecks(cfg.Checks, ext.checks(), logger))
-		health.configure(cfg)
+		a.spool = nil
+		a.logger.Info("agent stopped")
 	}
-loop:
+}
+
+// Run loads the config and runs the agent until ctx is cancelled. It fails
+// only at start (an unusable config); afterwards, a config that fails to
+// reload is logged and the running one kept.
+func Run(ctx context.Context, o Options) error {
+	a, err := New(o)
+	if err != nil {
+		return err
+	}
+	if err := a.Start(ctx); err != nil {
+		return err
+	}
+	a.serve(ctx)
+	a.StopWith(fmt.Errorf("agent stopping (%w)", context.Cause(ctx)))
+	return nil
+}
+
+// serve answers reloads, renames and externals changes, and reports the
+// agent's health, until ctx ends.
+func (a *Agent) serve(ctx context.Context) {
+	every := a.cfg.Health.Interval.Duration
+	if a.o.StatsEvery > 0 {
+		every = a.o.StatsEvery
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	r := reporter{prev: a.poller.Stats(), last: time.Now()}
 	for {
 		select {
 		case <-ctx.Done():
-			break loop
-		case <-o.Reload:
-			reloadAs("")
-		case host := <-ext.renamedTo():
-			logger.Info("the server assigned this agent another host name; reloading under it", "from", cfg.Hostname, "to", host)
-			reloadAs(host)
-		case <-ext.changed():
-			applyChecks(cfg, ext, p, logger)
-			// A change of the externals' state is reported at once, so an
-			// administrator sees a rejected file or the new version now.
-			if r := ext.m.report(time.Now()); cfg.Health.On() && !ext.m.unknown() && (r.State != lastExt.State || r.Output != lastExt.Output) {
-				putOwn(r)
-				lastExt = r
-			}
-		case now := <-healthTick.C:
-			cur := p.Stats()
-			logStats(logger, cur)
-			sst := send.stats()
-			spst := sp.Stats()
-			logSpoolStats(logger, spst, sst)
-			if cfg.Health.On() {
-				putOwn(pollerHealth(cfg.Hostname, cfg.Health.PollerService, prev, cur, now, now.Sub(last)))
-				putOwn(health.report(now, spst, sst))
-				if ext != nil {
-					lastExt = ext.m.report(now)
-					putOwn(lastExt)
-				}
-			}
-			prev, last = cur, now
+			return
+		case <-a.o.Reload:
+			a.Reload("")
+		case host := <-a.ext.renamedTo():
+			a.logger.Info("the server assigned this agent another host name; reloading under it", "from", a.cfg.Hostname, "to", host)
+			a.Reload(host)
+		case <-a.ext.changed():
+			a.applyChecks()
+			r.externalsChanged(a)
+		case now := <-tick.C:
+			r.tick(a, now)
 		}
 	}
+}
 
-	ext.stop()
-	wg.Wait() // the poller has handed over every result
-	drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
-	defer cancel()
-	send.stopAndFlush(drainCtx)
-	logStats(logger, p.Stats())
-	logger.Info("agent stopped")
-	return nil
+// applyChecks hands the poller the local checks and the externals' merged.
+func (a *Agent) applyChecks() {
+	if err := a.poller.Apply(mergeChecks(a.cfg.Checks, a.ext.checks(), a.logger)); err != nil {
+		a.logger.Error("check list not applied; the previous one keeps running", "err", err)
+	}
+}
+
+// putOwn stores one of the agent's own results; a problem wakes the senders.
+func (a *Agent) putOwn(r check.Result) {
+	if err := a.sink.Put(context.Background(), r); err != nil {
+		a.logger.Error("cannot store the agent's own result", "service", r.Service, "err", err)
+	}
+	if r.State != check.OK {
+		a.send.Wake()
+	}
+}
+
+// reporter remembers what the health reports compare against.
+type reporter struct {
+	prev    poller.Stats
+	last    time.Time
+	lastExt check.Result
+}
+
+// tick logs the figures and, with [health] on, reports on the agent's own
+// services.
+func (r *reporter) tick(a *Agent, now time.Time) {
+	cur := a.poller.Stats()
+	logStats(a.logger, cur)
+	sst, spst := a.send.Stats(), a.spool.Stats()
+	logSpoolStats(a.logger, spst, sst)
+	cfg := a.cfg
+	if cfg.Health.On() {
+		a.putOwn(pollerHealth(cfg.Hostname, cfg.Health.PollerService, r.prev, cur, now, now.Sub(r.last)))
+		a.putOwn(a.health.report(now, spst, sst))
+		if a.ext != nil {
+			r.lastExt = a.ext.m.report(now)
+			a.putOwn(r.lastExt)
+		}
+	}
+	r.prev, r.last = cur, now
+}
+
+// externalsChanged reports a change of the externals' state at once, so an
+// administrator sees a rejected file or the new version now.
+func (r *reporter) externalsChanged(a *Agent) {
+	if !a.cfg.Health.On() || a.ext == nil || a.ext.m.unknown() {
+		return
+	}
+	if rep := a.ext.m.report(time.Now()); rep.State != r.lastExt.State || rep.Output != r.lastExt.Output {
+		a.putOwn(rep)
+		r.lastExt = rep
+	}
 }
 
 // load reads the agent's config under host, or under the name a previous
@@ -207,53 +309,6 @@ func load(path, host string, logger *slog.Logger) (*config.Config, error) {
 		return config.LoadAs(path, a)
 	}
 	return cfg, nil
-}
-
-// applyChecks hands the poller the local checks and the externals' merged.
-func applyChecks(cfg *config.Config, ext *extRun, p *poller.Poller, logger *slog.Logger) {
-	if err := p.Apply(mergeChecks(cfg.Checks, ext.checks(), logger)); err != nil {
-		logger.Error("check list not applied; the previous one keeps running", "err", err)
-	}
-}
-
-// reload reads the config again and applies what can change while running:
-// the checks (unchanged ones keep their schedule) and the plugin settings.
-// A config that does not load changes nothing. The externals' checks,
-// ext, keep running meanwhile; the caller restarts the externals for the
-// new config.
-func reload(ctx context.Context, old *config.Config, host string, ext []check.Check, runner *swapRunner, p *poller.Poller, send *senders, logger *slog.Logger) *config.Config {
-	cfg, err := load(old.File, host, logger)
-	if err != nil {
-		logger.Error("config reload failed; still running the previous config", "err", err)
-		return old
-	}
-	if host != old.Hostname && host != "" {
-		// A new name: the old name's externals must not run under it.
-		ext = nil
-	}
-	if err := p.Apply(mergeChecks(cfg.Checks, ext, logger)); err != nil {
-		logger.Error("config reload failed; still running the previous config", "err", err)
-		return old
-	}
-	runner.set(NewRunner(cfg))
-	if !sameTargets(cfg, old) {
-		// The senders restart from their cursors in the spool, so nothing
-		// queued is lost or sent twice.
-		if err := send.restart(ctx, cfg); err != nil {
-			logger.Error("new targets not applied; still sending to the previous ones", "err", err)
-			cfg.Targets, cfg.Spool.FlushInterval, cfg.Spool.ReplayWindow = old.Targets, old.Spool.FlushInterval, old.Spool.ReplayWindow
-		} else {
-			logger.Info("targets reloaded", "targets", len(cfg.Targets))
-		}
-	}
-	if cfg.Concurrency != old.Concurrency {
-		logger.Warn("a concurrency change takes effect when the agent restarts")
-	}
-	if cfg.SpoolDir != old.SpoolDir || cfg.Spool.MaxAge != old.Spool.MaxAge || cfg.Spool.MaxBytes != old.Spool.MaxBytes {
-		logger.Warn("spool_dir and spool limits take effect when the agent restarts")
-	}
-	logger.Info("config reloaded", "checks", len(cfg.Checks))
-	return cfg
 }
 
 func logStats(logger *slog.Logger, s poller.Stats) {

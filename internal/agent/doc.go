@@ -1,13 +1,21 @@
 // Package agent wires the agent's components together and runs their
-// lifecycle: it loads the config, starts the NSCA forwarder (the sink)
-// before the poller (the source), applies a reloaded config to the running
-// parts without a restart, and stops in the opposite order.
+// lifecycle. An Agent loads the config (New), then starts, sinks before
+// sources (Start): the disk spool, the spooler that sends it to every
+// target group, the externals manager that pulls the host's check list and
+// registers it, and the poller that runs the checks into the spool. Reload
+// applies a new config to the running parts: unchanged checks keep their
+// schedule, and only the target groups that changed restart their senders.
+// Stop ends them in the opposite order. Run does all of that for `picket
+// run`, answering SIGHUP, renames from registration and externals changes,
+// and reporting the agent's own health on its own services.
 //
-// It owns nothing on disk yet: until the spool lands, results wait in a
-// bounded in-memory queue per target (see forwarder), so results still
-// queued when the agent stops or dies are lost, and the agent logs how
-// many. When Run's context is cancelled, the poller kills the plugins still
-// running and hands their results on, the forwarder gets a few seconds to
-// send what it holds, and Run returns once every goroutine it started has
-// ended.
+// It owns no files of its own; it opens the spool in spool_dir, and its
+// externals manager keeps the last-known-good externals and the
+// registration's answer in state_dir.
+//
+// When Run's context is cancelled, the externals stop, the poller kills the
+// plugins still running and stores their results ("check interrupted ...:
+// agent stopping"), the senders get a few seconds to send what is left (the
+// rest stays in the spool for the next start), and Run returns once every
+// goroutine it started has ended.
 package agent

@@ -432,12 +432,13 @@ type extRun struct {
 
 // startExternals starts the manager cfg describes; a nil *extRun (no
 // externals URL) is valid and does nothing.
-func startExternals(ctx context.Context, cfg *config.Config, version string, logger *slog.Logger) (*extRun, error) {
+func startExternals(cfg *config.Config, version string, logger *slog.Logger) (*extRun, error) {
 	m, err := newExtManager(cfg, version, logger)
 	if err != nil || m == nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	// It runs until stop, whoever started it.
+	ctx, cancel := context.WithCancel(context.Background())
 	r := &extRun{m: m, cancel: cancel, renamed: make(chan string, 1), done: make(chan struct{})}
 	go func() {
 		defer close(r.done)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 
 	"github.com/picket-monitoring/picket/internal/check"
@@ -122,65 +121,31 @@ func (s *spoolSink) forget(keep []check.Check) {
 	}
 }
 
-// spoolLog shows the spool to the spooler as its Log.
-type spoolLog struct{ s *spool.Spool }
-
-func (l spoolLog) Read(ctx context.Context, after uint64, max int) ([]spooler.Record, error) {
-	rs, err := l.s.Read(ctx, after, max)
-	if err != nil {
-		return nil, err
+// spoolerOptions is what the senders need of cfg: its targets, each with
+// its password read once, and the spool's sending settings. Log and Logger
+// are the caller's to add.
+func spoolerOptions(cfg *config.Config) (spooler.Options, error) {
+	o := spooler.Options{
+		FlushInterval: cfg.Spool.FlushInterval.Duration,
+		ReplayWindow:  cfg.Spool.ReplayWindow.Duration,
 	}
-	out := make([]spooler.Record, len(rs))
-	for i, r := range rs {
-		out[i] = spooler.Record{Seq: r.Seq, Time: r.Time, Data: r.Data}
-	}
-	return out, nil
-}
-
-func (l spoolLog) Position(cursor string) uint64 { return l.s.Position(cursor) }
-
-func (l spoolLog) Commit(cursor string, seq uint64) error { return l.s.Commit(cursor, seq) }
-
-// spoolerTargets turns the config's targets into the spooler's, reading
-// each password file once.
-func spoolerTargets(targets []config.Target) ([]spooler.Target, error) {
-	var out []spooler.Target
-	for _, t := range targets {
+	for _, t := range cfg.Targets {
 		pw, err := t.Password()
 		if err != nil {
-			return nil, fmt.Errorf("target %s: %w", t.Address, err)
+			return o, fmt.Errorf("target %s: %w", t.Address, err)
 		}
 		max := nsca.MaxOutput
 		if t.Legacy {
 			max = nsca.MaxLegacyOutput
 		}
-		out = append(out, spooler.Target{
-			Name:      t.Address,
-			Address:   t.Address,
-			Group:     t.Cursor(),
-			Dialer:    spooler.NSCA(&nsca.Dialer{Method: t.Method, Password: pw, Legacy: t.Legacy, Timeout: t.Timeout.Duration}),
-			MaxOutput: max,
+		o.Targets = append(o.Targets, spooler.Target{
+			Name:        t.Address,
+			Address:     t.Address,
+			Group:       t.Cursor(),
+			Dialer:      spooler.NSCA(&nsca.Dialer{Method: t.Method, Password: pw, Legacy: t.Legacy, Timeout: t.Timeout.Duration}),
+			MaxOutput:   max,
+			Fingerprint: t.Fingerprint(),
 		})
 	}
-	return out, nil
-}
-
-func newSpooler(cfg *config.Config, s *spool.Spool, logger *slog.Logger) (*spooler.Spooler, error) {
-	ts, err := spoolerTargets(cfg.Targets)
-	if err != nil {
-		return nil, err
-	}
-	return spooler.New(spooler.Options{
-		Log:           spoolLog{s},
-		Targets:       ts,
-		FlushInterval: cfg.Spool.FlushInterval.Duration,
-		ReplayWindow:  cfg.Spool.ReplayWindow.Duration,
-		Logger:        logger,
-	})
-}
-
-// sameTargets reports whether a reload leaves the senders as they are.
-func sameTargets(a, b *config.Config) bool {
-	return slices.Equal(a.Targets, b.Targets) && a.Spool.FlushInterval == b.Spool.FlushInterval &&
-		a.Spool.ReplayWindow == b.Spool.ReplayWindow
+	return o, nil
 }

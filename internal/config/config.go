@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
@@ -254,6 +255,17 @@ func (c *Config) checkRunner(probs *tomlfile.Problems) {
 		}
 	}
 	c.Macros.Check(probs, "macros")
+}
+
+// Fingerprint stands for everything that makes the target what it is but
+// its address and group (cipher, password as loaded, packet size, timeout),
+// so a reload that changes any of it restarts the target's sender, and one
+// that does not leaves it alone.
+func (t *Target) Fingerprint() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%d\x00%t\x00%d\x00", t.Method, t.Legacy, t.Timeout.Duration)
+	h.Write(t.secretSum[:])
+	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 
 // Password reads the target's secret. A trailing newline (as editors and
