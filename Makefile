@@ -22,7 +22,6 @@ export NFPM
 # Every package but the integration tests, which drive Debian's peers and
 # are Linux-only.
 WINPKGS  = $(shell $(GO) list ./... | grep -v /internal/e2e)
-PEERS   := nsca send_nsca nagios4 $(addprefix /usr/lib/nagios/plugins/,check_tcp check_dummy check_load check_disk check_procs)
 
 .PHONY: help build test unit peers demo bench lint cross package clean
 
@@ -32,11 +31,8 @@ help: ## list the targets
 build: ## build bin/picket (static, CGO_ENABLED=0)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/picket
 
-peers: ## check that the real test peers are installed (.ci/run installs them)
-	@missing=0; for p in $(PEERS); do \
-	  if ! command -v $$p >/dev/null 2>&1 && [ ! -x $$p ] && [ ! -x /usr/sbin/$$p ]; then \
-	    echo "missing test peer: $$p (install Debian's nsca nsca-client nagios4-core monitoring-plugins-basic, or run .ci/run)"; missing=1; fi; \
-	done; exit $$missing
+peers: ## install the real test peers from Debian's packages if any is missing (or say the one command that does)
+	@scripts/test-peers.sh
 
 test: peers ## unit and integration tests with -race, against the real peers
 	PATH="$$PATH:/usr/sbin" $(GO) test -race -count=1 -timeout 10m ./...

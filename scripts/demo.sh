@@ -5,13 +5,20 @@
 # it registers, pulls its signed externals, runs real plugins, spools and
 # sends, and the command-file lines Nagios would read scroll by.
 #
+# It needs nothing beyond Go (and a POSIX shell): Nagios' plugins from
+# monitoring-plugins-basic are optional, and where they are missing the
+# checks that use them report UNKNOWN saying what was searched.
+#
 # Ctrl-C stops both cleanly. DEMO_SECONDS=N stops after N seconds (when
 # the terminal is not interactive, after 30 unless it says otherwise).
+# DEMO_KEEP=1 keeps the demo's folder (configs, logs, command file) and
+# says where it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$PWD/bin/picket
 [ -x "$bin" ] || { echo "demo: $bin missing; run 'make build'"; exit 1; }
 seconds=${DEMO_SECONDS:-}
+keep=${DEMO_KEEP:-}
 if [ -z "$seconds" ] && [ ! -t 0 ]; then seconds=30; fi
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/picket-demo.XXXXXX")
@@ -20,7 +27,21 @@ cleanup() {
   trap - EXIT INT TERM
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$dir"
+  summary
+  if [ -n "$keep" ]; then
+    echo "== kept: $dir (server.log, agent.log, central/nagios.cmd, central/objects, the configs)"
+  else
+    rm -rf "$dir"
+  fi
+}
+# summary is the demo's last line: what reached Nagios' command file, per
+# service, and how many errors the two logs hold.
+summary() {
+  local cmd="$dir/central/nagios.cmd" n=0 errors=0 per=""
+  [ -f "$cmd" ] && n=$(grep -c 'PROCESS_' "$cmd" || true)
+  [ -f "$cmd" ] && per=$(sed -n 's/.*PROCESS_SERVICE_CHECK_RESULT;[^;]*;\([^;]*\);.*/\1/p' "$cmd" | sort | uniq -c | awk '{printf "%s%s %s", sep, $2, $1; sep=", "}')
+  errors=$(cat "$dir/server.log" "$dir/agent.log" 2>/dev/null | grep -c 'level=ERROR' || true)
+  echo "== summary: $n results reached the command file${per:+ ($per)}; $errors errors in the logs"
 }
 trap cleanup EXIT
 trap 'echo; echo "== stopping"; exit 0' INT TERM
@@ -144,8 +165,8 @@ host=$(sed -n 's/.*msg=registered .* host=\([^ ]*\) profile=.*/\1/p' "$dir/agent
 echo "== the externals picket server rendered for $host (signed: $(ls "$dir/central/externals" | tr '\n' ' '))"
 sed 's/^/   /' "$dir/central/externals/$host.toml"
 wait_log "$dir/server.log" "Nagios objects updated" "${pids[0]}" >/dev/null || true
-echo "== the Nagios objects it wrote ($dir/central/objects/$host.cfg), first lines"
-sed -n '1,22p' "$dir/central/objects/$host.cfg" 2>/dev/null | sed 's/^/   /'
+echo "== the Nagios objects it wrote ($dir/central/objects/$host.cfg): the host and its first service"
+awk '/^define /{n++} n>=1 && n<=2 {print} /^}/ && n==2 {exit}' "$dir/central/objects/$host.cfg" 2>/dev/null | sed 's/^/   /'
 "$bin" server hosts --config "$dir/central/server.toml" 2>/dev/null | sed 's/^/   /'
 
 if [ -n "$seconds" ]; then
