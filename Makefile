@@ -47,10 +47,11 @@ bench: build ## benchmarks against send_nsca, the nsca daemon and fork/exec; pri
 	PATH="$$PATH:/usr/sbin" $(GO) test -run '^$$' -bench . -benchtime 3x -timeout 45m ./internal/e2e/ | tee .bench.out
 	$(GO) test -run '^$$' -bench Append16 -benchtime 100000x -count 3 ./internal/spool/ | tee -a .bench.out
 
-lint: ## gofmt, go vet, staticcheck (linux and windows)
+lint: ## gofmt, go vet, staticcheck (linux and windows), the import rules
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	GOOS=windows $(GO) vet $(WINPKGS)
+	scripts/check-imports.sh
 	GOBIN=$(CURDIR)/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 	bin/staticcheck ./...
 	GOOS=windows bin/staticcheck $(WINPKGS)
