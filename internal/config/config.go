@@ -61,6 +61,9 @@ type Config struct {
 
 	// File is where the config was read from.
 	File string `toml:"-"`
+	// Origins places every check of CheckList in the file, for problems
+	// found after loading (a plugin that cannot be started).
+	Origins map[check.Key]checkspec.Origin `toml:"-"`
 	// Checks is CheckList resolved: defaults applied, macros' host set,
 	// disabled checks left out. This is what the poller runs.
 	Checks []check.Check `toml:"-"`
@@ -177,6 +180,9 @@ func LoadAs(path, hostname string) (*Config, error) {
 }
 
 func parse(file string, data []byte, hostname string) (*Config, error) {
+	if err := complete(file, data); err != nil {
+		return nil, err
+	}
 	c := &Config{File: file}
 	if err := tomlfile.Decode(file, data, c); err != nil {
 		return nil, err
@@ -193,10 +199,29 @@ func parse(file string, data []byte, hostname string) (*Config, error) {
 	c.checkGroups(probs)
 	c.checkRunner(probs)
 	c.Checks = checkspec.Resolve(probs, c.CheckList, c.Defaults, c.Macros, c.Hostname, c.HostAddress)
+	c.Origins = checkspec.Origins(file, data, c.CheckList, c.Hostname)
 	if err := probs.Err(); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// complete refuses a file that is empty or does not end with a line
+// break: what a config management run that stopped half-way leaves. Such a
+// file may still parse, as a config with no targets and no checks, or with
+// its last number cut short, and applying it on a reload would stop
+// sending and checking without a word. Every editor and every template
+// ends a file with a line break.
+func complete(file string, data []byte) error {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return &tomlfile.Error{Problems: []tomlfile.Problem{{File: file,
+			Msg: "the file is empty, as a write that stopped half-way leaves it; an agent with nothing configured is still a file of comments (see the packaged picket.toml)"}}}
+	}
+	if data[len(data)-1] != '\n' {
+		return &tomlfile.Error{Problems: []tomlfile.Problem{{File: file, Line: bytes.Count(data, []byte("\n")) + 1,
+			Msg: "the file does not end with a line break, as a write that stopped half-way leaves it; if it is complete, end it with a newline"}}}
+	}
+	return nil
 }
 
 func (c *Config) checkTargets(probs *tomlfile.Problems) {

@@ -292,3 +292,32 @@ interval = "1m"
 		t.Errorf("--show-macros did not show the macro")
 	}
 }
+
+// What a write that stopped half-way leaves is refused, even where it
+// would parse: an empty file would be an agent with nothing to do, and a
+// cut number is still a number.
+func TestHalfWrittenFilesAreRefused(t *testing.T) {
+	full := "hostname = \"web01\"\n[defaults]\nmax_attempts = 10\n"
+	for _, tt := range []struct {
+		name, data, want string
+	}{
+		{"empty", "", "picket.toml: the file is empty"},
+		{"blank", " \n\t\n", "picket.toml: the file is empty"},
+		{"cut in a number", full[:len(full)-2], "picket.toml:3: the file does not end with a line break"},
+		{"cut after a key", full[:len(full)-1], "picket.toml:3: the file does not end with a line break"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("picket.toml", []byte(tt.data))
+			var e *tomlfile.Error
+			if !errors.As(err, &e) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Parse = %v, want an error saying %q", err, tt.want)
+			}
+		})
+	}
+	if _, err := Parse("picket.toml", []byte(full)); err != nil {
+		t.Errorf("the complete file: %v", err)
+	}
+	if _, err := Parse("picket.toml", []byte("# nothing configured yet\r\n")); err != nil {
+		t.Errorf("a file of comments with CRLF: %v", err)
+	}
+}
