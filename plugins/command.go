@@ -95,7 +95,9 @@ func splitCommand(line string) ([]string, error) {
 	p.ParseEnv, p.ParseBacktick, p.ParseComment = false, false, false
 	words, err := p.Parse(line)
 	if err != nil {
-		return nil, fmt.Errorf("parse command %q: %w", line, err)
+		// The parser's one message, "invalid command line string", means
+		// the line ended inside quotes or after a backslash.
+		return nil, fmt.Errorf("parse command %q: unterminated quote or trailing backslash: %w", line, err)
 	}
 	if p.Position >= 0 {
 		// The parser stops at an unquoted ; & | < or > and returns the

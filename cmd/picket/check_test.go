@@ -111,11 +111,21 @@ func TestConfigCheckCommand(t *testing.T) {
 	if code != 0 || strings.Contains(out, "s3cret") || !strings.Contains(out, `USER2 = "********"`) {
 		t.Errorf("exit %d\n%s\n%s", code, out, errs)
 	}
-	if !strings.Contains(errs, `warning: check web01/gone: plugin "check_gone" not found`) {
-		t.Errorf("missing plugin not warned about: %q", errs)
+	// shellChecks starts on line 4 (after [macros]): check[2].command is
+	// line 18.
+	if !strings.Contains(errs, cfg+`:18: check[2].command: warning: plugin "check_gone" not found`) {
+		t.Errorf("missing plugin not warned about at its line: %q", errs)
 	}
 	if code, _, _ := run("config", "check", "--strict", cfg); code != exitCritical {
 		t.Errorf("--strict with a warning: exit %d, want %d", code, exitCritical)
+	}
+	// Commands that cannot be started are warnings on their own lines.
+	cmds := agentConfig(t, "[[check]]\nservice = \"m\"\ncommand = \"check_x $USER7$\"\n\n[[check]]\nservice = \"q\"\ncommand = \"check_x 'open\"\n")
+	_, _, errs = run("config", "check", cmds)
+	for _, want := range []string{cmds + ":5: check[0].command: warning: ", "$USER7$", cmds + ":9: check[1].command: warning: ", "unterminated quote"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("warnings lack %q:\n%s", want, errs)
+		}
 	}
 	bad := agentConfig(t, "[[check]]\nservice = \"x\"\ncommand = \"y\"\ninterval = \"1m\"\ncron = \"@daily\"\n")
 	code, _, errs = run("config", "check", bad)

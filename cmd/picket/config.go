@@ -59,7 +59,7 @@ func runConfig(ctx context.Context, args []string, sio stdio) int {
 	runner := agent.NewRunner(cfg)
 	for _, c := range cfg.Checks {
 		if _, err := runner.Command(c); err != nil {
-			fmt.Fprintf(sio.err, "%s: warning: check %s: %v\n", cfg.File, c.Key(), err)
+			fmt.Fprintf(sio.err, "%s: warning: %v\n", cfg.Origins[c.Key()], err)
 			warnings++
 		}
 	}

@@ -120,6 +120,7 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("%s: %w", cfg.File, err)
 	}
 	a.startPoller()
+	a.warnCommands(cfg)
 	a.health = newSpoolerHealth(cfg)
 	a.health.baseline(a.spool.Stats())
 	a.logger.Info("agent started", "config", cfg.File, "host", cfg.Hostname, "checks", len(cfg.Checks), "targets", len(cfg.Targets))
@@ -238,6 +239,19 @@ func (a *Agent) serve(ctx context.Context) {
 			r.externalsChanged(a)
 		case now := <-tick.C:
 			r.tick(a, now)
+		}
+	}
+}
+
+// warnCommands logs, at its file and line, each local check whose command
+// cannot be started as it stands (bad quoting, an undefined macro, a
+// plugin not found): the check still runs, and reports UNKNOWN saying why,
+// but the administrator should not have to wait for that to learn it.
+func (a *Agent) warnCommands(cfg *config.Config) {
+	r := NewRunner(cfg)
+	for _, c := range cfg.Checks {
+		if _, err := r.Command(c); err != nil {
+			a.logger.Warn("check cannot be started as configured", "at", cfg.Origins[c.Key()].String(), "check", c.Key().String(), "err", err)
 		}
 	}
 }

@@ -30,6 +30,7 @@ func (a *Agent) Reload(host string) error {
 		return err
 	}
 	a.runner.set(NewRunner(cfg))
+	a.warnCommands(cfg)
 	a.applyTargets(old, cfg)
 	warnRestartOnly(a, old, cfg)
 	a.cfg = cfg

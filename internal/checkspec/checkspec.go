@@ -191,6 +191,38 @@ func CheckName(probs *tomlfile.Problems, field, what, v string, max int) {
 	}
 }
 
+// Origin is where a check was written: its file, and the line and field of
+// its command, so that a problem found later (a plugin that cannot be
+// started) is shown where it can be fixed, like any config problem.
+type Origin struct {
+	File  string
+	Line  int
+	Field string
+}
+
+func (o Origin) String() string {
+	if o.Line == 0 {
+		return o.File + ": " + o.Field
+	}
+	return fmt.Sprintf("%s:%d: %s", o.File, o.Line, o.Field)
+}
+
+// Origins places each check of specs, resolved for host, in file, whose
+// content is data. Checks with the same key (a problem Resolve reports)
+// keep the first place.
+func Origins(file string, data []byte, specs []Spec, host string) map[check.Key]Origin {
+	out := make(map[check.Key]Origin, len(specs))
+	for i, s := range specs {
+		k := check.Key{Host: cmp.Or(s.Host, host), Service: s.Service}
+		if _, dup := out[k]; dup {
+			continue
+		}
+		field := "check[" + strconv.Itoa(i) + "].command"
+		out[k] = Origin{File: file, Line: tomlfile.FieldLine(data, field), Field: field}
+	}
+	return out
+}
+
 // ResolveFile validates a check list read from another file than the
 // agent's own (an externals file) and resolves it for host, as the agent's
 // config does for its own [[check]] list. Every problem goes to probs, on
