@@ -98,6 +98,11 @@ object Service "disk" { import "` + ServiceTemplate + `"; host_name = "web01" }`
 		}
 	}
 	check("after the result")
+	post(t, in, `{"type":"Service","service":"web01!disk","exit_status":0,"plugin_output":"older","execution_start":1000}`)
+	check("after an older result")
+	if skipped, err := in.Skipped(ctx); err != nil || skipped["web01!disk"] != 1 || len(skipped) != 1 {
+		t.Fatalf("Skipped: %v %v, want web01!disk once", skipped, err)
+	}
 
 	if err := in.Stop(); err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -133,15 +134,43 @@ func (in *Instance) DebugLog() (string, error) {
 	return string(b), nil
 }
 
-// Skipped counts the results for object ("host" or "host!svc") that Icinga
-// answered 200 but dropped because they were older than the one it had: it
-// says so only in its debug log.
-func (in *Instance) Skipped(object string) (int, error) {
-	log, err := in.DebugLog()
+// skippedRE matches Icinga's debug line for a result it answered 200 but
+// dropped because it was older than the one it had.
+var skippedRE = regexp.MustCompile(`Skipping check result for checkable '([^']*)' from`)
+
+// Skipped counts, per object ("host" or "host!svc"), the results Icinga
+// answered 200 but dropped as older than the one it had: it says so only in
+// its debug log. The log is flushed once a second, so Skipped first makes
+// Icinga log a marker request and waits for it: every result answered
+// before the call is then counted.
+func (in *Instance) Skipped(ctx context.Context) (map[string]int, error) {
+	marker, err := randomHex(8)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return strings.Count(log, "Skipping check result for checkable '"+object+"'"), nil
+	if _, err := in.queryCli.status(ctx, "/v1/status/IcingaApplication?picket_marker="+marker); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, readyDeadline)
+	defer cancel()
+	for {
+		log, err := in.DebugLog()
+		if err != nil {
+			return nil, err
+		}
+		if strings.Contains(log, "picket_marker="+marker) {
+			n := map[string]int{}
+			for _, m := range skippedRE.FindAllStringSubmatch(log, -1) {
+				n[m[1]]++
+			}
+			return n, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("icingatest: waiting for the debug log to show marker %s: %w", marker, ctx.Err())
+		case <-time.After(pollEvery):
+		}
+	}
 }
 
 // queryClient reads the API as User, verifying the instance's certificate.
