@@ -22,7 +22,7 @@ export NFPM
 # Every package but the integration tests, which drive Debian's peers and
 # are Linux-only.
 WINPKGS  = $(shell $(GO) list ./... | grep -v /internal/e2e)
-PEERS   := nsca send_nsca nagios4 $(addprefix /usr/lib/nagios/plugins/,check_tcp check_dummy check_load check_disk check_procs)
+PEERS   := nsca send_nsca nagios4 icinga2 $(addprefix /usr/lib/nagios/plugins/,check_tcp check_dummy check_load check_disk check_procs)
 
 .PHONY: help build test unit peers demo bench lint cross package clean
 
@@ -35,7 +35,7 @@ build: ## build bin/picket (static, CGO_ENABLED=0)
 peers: ## check that the real test peers are installed (.ci/run installs them)
 	@missing=0; for p in $(PEERS); do \
 	  if ! command -v $$p >/dev/null 2>&1 && [ ! -x $$p ] && [ ! -x /usr/sbin/$$p ]; then \
-	    echo "missing test peer: $$p (install Debian's nsca nsca-client nagios4-core monitoring-plugins-basic, or run .ci/run)"; missing=1; fi; \
+	    echo "missing test peer: $$p (install Debian's nsca nsca-client nagios4-core monitoring-plugins-basic icinga2, or run .ci/run)"; missing=1; fi; \
 	done; exit $$missing
 
 test: peers ## unit and integration tests with -race, against the real peers
