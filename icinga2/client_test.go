@@ -190,11 +190,15 @@ func TestClientCertificate(t *testing.T) {
 	if r := f.requests()[0]; r.ClientCN != "picket-agent" || r.User != "" {
 		t.Fatalf("server saw %+v", r)
 	}
-	// Without a certificate the server refuses the handshake.
-	c = f.client(t, nil)
-	err := c.ProcessCheckResult(context.Background(), CheckResult{Host: "h", Output: "x"})
-	if !errors.Is(err, ErrTLS) && !errors.Is(err, ErrUnavailable) {
-		t.Fatalf("without a client certificate: %v", err)
+	// Without a certificate, or with one of another CA, the server refuses
+	// the handshake.
+	_, stranger := testCA(t, "picket-agent")
+	for name, cert := range map[string]*tls.Certificate{"no certificate": nil, "another CA": &stranger} {
+		c = f.client(t, func(cfg *Config) { cfg.Certificate = cert })
+		err := c.ProcessCheckResult(context.Background(), CheckResult{Host: "h", Output: "x"})
+		if !errors.Is(err, ErrTLS) || Retryable(err) || !strings.Contains(err.Error(), "refused the handshake") {
+			t.Errorf("%s: %v, want ErrTLS saying the server refused the handshake", name, err)
+		}
 	}
 }
 

@@ -13,12 +13,15 @@
 //     "host"), with the real execution start and end and a ttl.
 //   - [Client.SendBatch] posts many: results for different objects run
 //     concurrently, those of one object one after another in the order
-//     given, and never a result older than one already delivered for the
-//     same object (Icinga would answer 200 and silently drop it). It
-//     returns one outcome per result; [Acknowledged] is the prefix a caller
-//     may advance a cursor over.
+//     given. It returns one outcome per result; [Acknowledged] is the
+//     prefix a caller may advance a cursor over.
 //   - [Client.PutHost] and [Client.PutService] create objects at runtime
 //     (PUT /v1/objects/...); one that already exists is not an error.
+//
+// A Client never sends a result whose execution start is older than one it
+// has delivered for the same object (ErrOutdated instead): Icinga 2.13
+// would answer 200 and silently keep the newer one. It remembers, in
+// memory, the latest execution start delivered per object.
 //
 // Every reply is parsed: a result counts as delivered only on Icinga's 200
 // for it, inside the JSON reply as well as on the HTTP status line. Failures
@@ -38,7 +41,8 @@
 // (UNKNOWN), as Icinga would map it.
 //
 // The package owns nothing on disk (it reads the certificate files it is
-// given, once, in [New]). Every call takes a context: cancelling it aborts
+// given, once, in [New]). Its tests start Debian's icinga2 through
+// internal/icingatest. Every call takes a context: cancelling it aborts
 // the request in flight or the wait for a free slot; SendBatch then sends
 // nothing more and returns once its goroutines have finished.
 package icinga2

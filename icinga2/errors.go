@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 )
 
@@ -112,7 +113,7 @@ func (c *Client) tlsError(err error) *TLSError {
 		hostname x509.HostnameError
 		invalid  x509.CertificateInvalidError
 		verify   *tls.CertificateVerificationError
-		alert    tls.AlertError
+		op       *net.OpError
 		record   tls.RecordHeaderError
 	)
 	t := &TLSError{Kind: ErrTLS, Addr: c.host, Err: err}
@@ -130,8 +131,9 @@ func (c *Client) tlsError(err error) *TLSError {
 	case errors.As(err, &verify):
 		t.Kind = ErrUntrustedCertificate
 		t.Detail = verify.Error()
-	case errors.As(err, &alert):
-		t.Detail = fmt.Sprintf("the server refused the handshake (%v): is the client certificate signed by Icinga's CA?", alert)
+	case errors.As(err, &op) && op.Op == "remote error":
+		// crypto/tls reports an alert from the server this way.
+		t.Detail = fmt.Sprintf("the server refused the handshake (%v): is there a client certificate, signed by Icinga's CA?", op.Err)
 	case errors.As(err, &record), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		// net/http reports a plain-HTTP server in text only.
 		t.Detail = "the server does not speak TLS here: is this the API port (5665)?"
