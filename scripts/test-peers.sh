@@ -11,8 +11,8 @@
 set -euo pipefail
 
 packages=(
-  # NSCA both ways, Nagios itself, the plugins the checks run
-  nsca nsca-client nagios4-core monitoring-plugins-basic
+  # NSCA both ways, Nagios itself, the plugins the checks run, Icinga 2
+  nsca nsca-client nagios4-core monitoring-plugins-basic icinga2
   # packaging: rpm reads the rpm, systemd gives systemd-analyze (not
   # systemd-sysv: init stays as it is), wixl/msitools build and read the
   # MSI, osslsigncode and openssl sign it, puppet* test the Puppet module
