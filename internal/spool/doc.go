@@ -35,7 +35,10 @@
 // beyond MaxBytes, counting each drop against every cursor that had not
 // consumed the record; segments every cursor has consumed are deleted.
 // Retention runs at Open, on Append when the size limit is reached or
-// something is due to expire, and every minute.
+// something is due to expire, and every minute. Every drop, and every loss
+// found by a repair at Open, is also journalled as a Loss event (Losses),
+// with the cursors it hit and when the lost records were appended, so the
+// agent can report what was lost, when, and for which target.
 //
 // Append honours its context only while waiting: when ctx ends it returns
 // ctx's error at once, and the records may still become durable. Read

@@ -153,6 +153,7 @@ func (s *Spool) blockTimes(sg *segment, b int, fn func(seq uint64, t int64)) err
 func (s *Spool) dropPrefixLocked(newFloor uint64, why dropReason) {
 	total := s.recordsInLocked(s.floor, newFloor)
 	var hit []string
+	perCursor := map[string]uint64{}
 	if !s.ro {
 		for _, c := range s.cursors {
 			from := max(c.pos, c.acc, s.floor)
@@ -163,10 +164,16 @@ func (s *Spool) dropPrefixLocked(newFloor uint64, why dropReason) {
 				c.drops.add(why, n)
 				c.dirty = true
 				hit = append(hit, fmt.Sprintf("%s=%d", c.name, n))
+				perCursor[c.name] = n
 			}
 			c.acc = newFloor
 		}
 	}
+	clamp := int64(maxTime)
+	if why == dropAge {
+		clamp = s.now().Add(-s.maxAge).UnixNano()
+	}
+	s.noteLossLocked(why, total, s.floor+1, newFloor, perCursor, clamp)
 	s.floor = newFloor
 	s.dropped.add(why, total)
 	if total > 0 && !s.ro {
@@ -184,14 +191,17 @@ func (s *Spool) countLostLocked(lo, hi uint64, file string) {
 		return
 	}
 	var hit []string
+	perCursor := map[string]uint64{}
 	for _, c := range s.cursors {
 		from := max(c.pos, c.acc, lo-1)
 		if hi > from {
 			c.drops.add(dropCorrupt, hi-from)
 			c.dirty = true
 			hit = append(hit, fmt.Sprintf("%s=%d", c.name, hi-from))
+			perCursor[c.name] = hi - from
 		}
 	}
+	s.noteLossLocked(dropCorrupt, hi-lo+1, lo, hi, perCursor, maxTime)
 	s.dropped.add(dropCorrupt, hi-lo+1)
 	sort.Strings(hit)
 	s.log.Warn("spool: records dropped", "dir", s.dir, "reason", dropCorrupt.String(), "records", hi-lo+1,

@@ -124,6 +124,10 @@ type Spool struct {
 	cursors     map[string]*cursor
 	dropped     Drops
 	closed      bool
+	// losses is the journal of loss events since Open; lossBase counts
+	// the events it no longer holds.
+	losses   []Loss
+	lossBase int
 
 	qmu      sync.Mutex
 	queue    []*appendReq
