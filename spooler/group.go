@@ -56,6 +56,9 @@ type group struct {
 	// goroutine, when it has one.
 	cancel context.CancelFunc
 	done   chan struct{}
+	// inbox holds what SendNow handed the group, until a pass sends it.
+	inboxMu sync.Mutex
+	inbox   []item
 
 	loaded bool
 	// Records up to pos are sent or skipped; up to readPos they have been
@@ -215,6 +218,7 @@ func (g *group) pass(ctx context.Context, flush bool) (time.Time, error) {
 		tried = map[*target]bool{}
 	}
 	defer g.commit() // a commit that failed earlier is retried here too
+	g.sendInbox(ctx, tried)
 	for {
 		if len(g.pending) == 0 {
 			if g.pick(tried) == nil {
@@ -517,6 +521,14 @@ func (g *group) written(t *target, n int) {
 	if len(g.pending) == 0 {
 		g.pending = nil
 		g.pos = g.readPos // skipped records at the batch's end go too
+	}
+	g.countSent(t, n)
+}
+
+// countSent adds n packets t took to the stats.
+func (g *group) countSent(t *target, n int) {
+	if n <= 0 {
+		return
 	}
 	now := g.cfg.now()
 	g.statsMu.Lock()

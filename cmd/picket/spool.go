@@ -8,6 +8,8 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -22,6 +24,7 @@ import (
 const spoolUsage = `Usage: picket spool stats [--config FILE] [--json]
        picket spool list  [--config FILE] [--target T] [--limit N] [--json]
        picket spool purge [--config FILE] --target T [--yes]
+       picket spool ack   [--config FILE]
 
 Looks into the agent's spool (spool_dir of the config, default %s):
 what each target still has to receive, and since when.
@@ -30,9 +33,14 @@ what each target still has to receive, and since when.
   list    the results a target has not received yet, oldest first (without
           --target: every result the spool holds)
   purge   give up a target's unsent results; asks first unless --yes. The
-          agent must be stopped: it holds the spool while it runs.
+          agent must be stopped: it holds the spool while it runs. A target
+          no longer configured is forgotten with its cursor.
+  ack     say that you have seen the results lost so far: picket_spooler
+          stops reporting them CRITICAL (otherwise it does for
+          [health] loss_alert, 24h by default). Works while the agent runs.
 
-T is a target's address or its group name.
+T is a target's address or its group name, or for a target no longer
+configured, what it was.
 
 Exit codes: 0 done; 2 failed (or purge declined); 3 usage.
 `
@@ -56,7 +64,7 @@ func runSpool(ctx context.Context, args []string, sio stdio) int {
 		return exitUsage
 	}
 	switch sub {
-	case "stats", "list", "purge":
+	case "stats", "list", "purge", "ack":
 	default:
 		fmt.Fprintf(sio.err, "picket spool: unknown subcommand %q\n\n", sub)
 		usage()
@@ -71,9 +79,17 @@ func runSpool(ctx context.Context, args []string, sio stdio) int {
 		fmt.Fprintf(sio.err, "%v\n", err)
 		return exitCritical
 	}
+	if sub == "ack" {
+		return spoolAck(cfg, sio)
+	}
 	var cursor string
+	orphan := false
 	if *target != "" {
-		if cursor, err = findCursor(cfg, *target); err != nil {
+		if cursor, err = findCursor(cfg, *target); err != nil && sub == "purge" {
+			cursor, err = orphanCursor(cfg, *target)
+			orphan = err == nil
+		}
+		if err != nil {
 			fmt.Fprintf(sio.err, "picket spool %s: %v\n", sub, err)
 			return exitUsage
 		}
@@ -94,7 +110,7 @@ func runSpool(ctx context.Context, args []string, sio stdio) int {
 	case "list":
 		return spoolList(ctx, sp, cursor, *limit, *asJSON, sio)
 	}
-	return spoolPurge(sp, cursor, *target, *yes, sio)
+	return spoolPurge(sp, cursor, *target, orphan, *yes, sio)
 }
 
 // findCursor maps a target's address or group name to its spool cursor.
@@ -109,8 +125,55 @@ func findCursor(cfg *config.Config, t string) (string, error) {
 	return "", fmt.Errorf("no target %q in %s (targets: %s)", t, cfg.File, strings.Join(known, ", "))
 }
 
-// cursorTargets names each cursor by the targets that read through it.
-func cursorTargets(cfg *config.Config) (order []string, names map[string]string) {
+// orphanCursor is the cursor a target no longer in the config had, as
+// the agent keeps it until retention passes it.
+func orphanCursor(cfg *config.Config, t string) (string, error) {
+	for _, c := range []string{(&config.Target{Address: t}).Cursor(), (&config.Target{Group: t}).Cursor()} {
+		sp, err := agent.OpenSpool(cfg, slog.New(slog.DiscardHandler), true)
+		if err != nil {
+			return "", err
+		}
+		_, ok := sp.Stats().Cursors[c]
+		sp.Close()
+		if ok {
+			return c, nil
+		}
+	}
+	_, err := findCursor(cfg, t)
+	return "", err
+}
+
+// spoolAck acknowledges the losses on record and says which they were.
+func spoolAck(cfg *config.Config, sio stdio) int {
+	events, acked, err := agent.LoadLosses(cfg.StateDir)
+	if err != nil {
+		fmt.Fprintf(sio.err, "picket spool ack: %v\n", err)
+		return exitCritical
+	}
+	now := time.Now()
+	var n uint64
+	for _, e := range events {
+		if !e.Last.After(acked) {
+			continue
+		}
+		n += e.Results
+		fmt.Fprintf(sio.out, "%s  %d %s", e.Last.UTC().Format(time.RFC3339), e.Results, e.Reason)
+		if e.Target != "" {
+			fmt.Fprintf(sio.out, " (%s)", e.Target)
+		}
+		fmt.Fprintln(sio.out)
+	}
+	if err := agent.Acknowledge(cfg.StateDir, now); err != nil {
+		fmt.Fprintf(sio.err, "picket spool ack: %v\n", err)
+		return exitCritical
+	}
+	fmt.Fprintf(sio.out, "acknowledged %d lost results; picket_spooler stops reporting them at its next report\n", n)
+	return exitOK
+}
+
+// cursorTargets names each cursor by the targets that read through it;
+// cursors the spool keeps for targets no longer configured come last.
+func cursorTargets(cfg *config.Config, st spool.Stats) (order []string, names map[string]string) {
 	names = map[string]string{}
 	for _, t := range cfg.Targets {
 		c := t.Cursor()
@@ -119,6 +182,12 @@ func cursorTargets(cfg *config.Config) (order []string, names map[string]string)
 			names[c] = t.Address
 		} else {
 			names[c] += ", " + t.Address
+		}
+	}
+	for _, c := range slices.Sorted(maps.Keys(st.Cursors)) {
+		if _, ok := names[c]; !ok {
+			order = append(order, c)
+			names[c] = "(no longer configured)"
 		}
 	}
 	return order, names
@@ -136,7 +205,7 @@ type spoolTargetJSON struct {
 
 func spoolStats(cfg *config.Config, sp *spool.Spool, asJSON bool, sio stdio) int {
 	st := sp.Stats()
-	order, names := cursorTargets(cfg)
+	order, names := cursorTargets(cfg, st)
 	now := time.Now()
 	if asJSON {
 		enc := json.NewEncoder(sio.out)
@@ -260,13 +329,9 @@ func spoolList(ctx context.Context, sp *spool.Spool, cursor string, limit int, a
 	return exitOK
 }
 
-func spoolPurge(sp *spool.Spool, cursor, target string, yes bool, sio stdio) int {
+func spoolPurge(sp *spool.Spool, cursor, target string, orphan, yes bool, sio stdio) int {
 	n := pendingFor(sp.Stats(), cursor)
-	if n == 0 {
-		fmt.Fprintf(sio.out, "nothing queued for %s\n", target)
-		return exitOK
-	}
-	if !yes {
+	if n > 0 && !yes {
 		fmt.Fprintf(sio.out, "Give up %d unsent results for %s? They cannot be recovered. [y/N] ", n, target)
 		answer, _ := bufio.NewReader(sio.in).ReadString('\n')
 		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
@@ -274,11 +339,24 @@ func spoolPurge(sp *spool.Spool, cursor, target string, yes bool, sio stdio) int
 			return exitCritical
 		}
 	}
-	skipped, err := sp.Purge(cursor)
-	if err != nil {
-		fmt.Fprintf(sio.err, "picket spool purge: %v\n", err)
-		return exitCritical
+	if n == 0 {
+		fmt.Fprintf(sio.out, "nothing queued for %s\n", target)
+	} else {
+		skipped, err := sp.Purge(cursor)
+		if err != nil {
+			fmt.Fprintf(sio.err, "picket spool purge: %v\n", err)
+			return exitCritical
+		}
+		fmt.Fprintf(sio.out, "purged %d results for %s\n", skipped, target)
 	}
-	fmt.Fprintf(sio.out, "purged %d results for %s\n", skipped, target)
+	if orphan {
+		// A target no longer configured keeps its cursor only so that it
+		// can resume; purged, it has nothing to resume.
+		if err := sp.RemoveCursor(cursor); err != nil {
+			fmt.Fprintf(sio.err, "picket spool purge: %v\n", err)
+			return exitCritical
+		}
+		fmt.Fprintf(sio.out, "forgot %s, which is no longer configured\n", target)
+	}
 	return exitOK
 }

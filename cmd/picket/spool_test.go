@@ -23,6 +23,7 @@ func spoolEnv(t *testing.T) (cfg string) {
 	cfg = filepath.Join(dir, "picket.toml")
 	src := fmt.Sprintf(`hostname = "web01"
 spool_dir = %q
+state_dir = %q
 
 [[target]]
 address = "a.example.com:5667"
@@ -37,7 +38,7 @@ group = "dc1"
 [[target]]
 address = "c.example.com:5667"
 encryption = "none"
-`, filepath.Join(dir, "spool"))
+`, filepath.Join(dir, "spool"), filepath.Join(dir, "state"))
 	if err := os.WriteFile(cfg, []byte(src), 0o600); err != nil {
 		t.Fatal(err)
 	}

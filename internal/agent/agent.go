@@ -54,6 +54,7 @@ type Agent struct {
 	poller *poller.Poller
 	ext    *extRun
 	health *spoolerHealth
+	losses *lossLedger
 
 	// sendDone and pollDone close when the senders and the poller have
 	// returned; stopSend and stopPoll end them.
@@ -104,7 +105,10 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 	if err := a.startSenders(cfg); err != nil {
 		return fmt.Errorf("%s: %w", cfg.File, err)
 	}
-	a.sink = newSpoolSink(a.spool, a.send.Wake)
+	a.losses = openLossLedger(cfg.StateDir)
+	a.sink = newSpoolSink(a.spool, a.send.Wake, func(r check.Result, err error) {
+		a.losses.notStored(err, r.CheckTime, time.Now())
+	})
 	a.runner = &swapRunner{}
 	a.runner.set(NewRunner(cfg))
 	a.poller = poller.New(poller.Options{
@@ -122,7 +126,6 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 	a.startPoller()
 	a.warnCommands(cfg)
 	a.health = newSpoolerHealth(cfg)
-	a.health.baseline(a.spool.Stats())
 	a.logger.Info("agent started", "config", cfg.File, "host", cfg.Hostname, "checks", len(cfg.Checks), "targets", len(cfg.Targets))
 	return nil
 }
@@ -263,10 +266,16 @@ func (a *Agent) applyChecks() {
 	}
 }
 
-// putOwn stores one of the agent's own results; a problem wakes the senders.
+// putOwn stores one of the agent's own results; a problem wakes the
+// senders. One the spool cannot store (a full disk) is sent without it, so
+// that Nagios hears that results are being lost; it is not counted as lost
+// itself, since the next report replaces it anyway.
 func (a *Agent) putOwn(r check.Result) {
-	if err := a.sink.Put(context.Background(), r); err != nil {
-		a.logger.Error("cannot store the agent's own result", "service", r.Service, "err", err)
+	if err := a.sink.store(context.Background(), r); err != nil {
+		a.logger.Error("cannot store the agent's own result; sending it without the spool", "service", r.Service, "err", err)
+		if err := a.send.SendNow(r); err != nil {
+			a.logger.Error("cannot send the agent's own result", "service", r.Service, "err", err)
+		}
 	}
 	if r.State != check.OK {
 		a.send.Wake()
@@ -288,15 +297,30 @@ func (r *reporter) tick(a *Agent, now time.Time) {
 	sst, spst := a.send.Stats(), a.spool.Stats()
 	logSpoolStats(a.logger, spst, sst)
 	cfg := a.cfg
+	a.losses.absorb(a.spool, cursorsOf(cfg.Targets))
+	hold := cfg.Health.LossAlert.Duration
 	if cfg.Health.On() {
 		a.putOwn(pollerHealth(cfg.Hostname, cfg.Health.PollerService, r.prev, cur, now, now.Sub(r.last)))
-		a.putOwn(a.health.report(now, spst, sst))
+		a.putOwn(a.health.report(now, spst, sst, a.losses.active(now, hold), a.sink.storeErr()))
 		if a.ext != nil {
 			r.lastExt = a.ext.m.report(now)
 			a.putOwn(r.lastExt)
 		}
 	}
+	if err := a.losses.save(now, hold); err != nil {
+		a.logger.Error("cannot save the ledger of lost results", "err", err)
+	}
+	pruneCursors(a.spool, cfg.Targets, a.logger)
 	r.prev, r.last = cur, now
+}
+
+// cursorsOf is the set of spool cursors targets read through.
+func cursorsOf(targets []config.Target) map[string]bool {
+	m := make(map[string]bool, len(targets))
+	for _, t := range targets {
+		m[t.Cursor()] = true
+	}
+	return m
 }
 
 // externalsChanged reports a change of the externals' state at once, so an

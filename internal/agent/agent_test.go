@@ -2,9 +2,12 @@ package agent
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -116,46 +119,76 @@ func TestSpoolerHealth(t *testing.T) {
 		}
 		return g
 	}
+	checked := now.Add(-3 * time.Hour)
+	lost := []LossEvent{{Reason: "older than spool.max_age", Target: "group.dc1", Results: 5, From: checked, To: checked.Add(time.Minute), First: now, Last: now}}
 	tests := []struct {
-		name   string
-		cursor spool.CursorStats
-		bytes  int64
-		group  spooler.GroupStats
-		state  check.State
-		has    string
+		name     string
+		cursor   spool.CursorStats
+		bytes    int64
+		group    spooler.GroupStats
+		lost     []LossEvent
+		storeErr error
+		state    check.State
+		has      string
 	}{
-		{"healthy", spool.CursorStats{Pending: 0}, 100, group("a:1", "a:1", "b:1"), check.OK, "SPOOLER OK - a:1/b:1 0 queued, 42 sent"},
-		{"backlog warning", spool.CursorStats{Pending: 7, Oldest: now.Add(-11 * time.Minute)}, 100, group("a:1", "a:1"), check.Warning, "SPOOLER WARNING - a:1: oldest unsent result is 11m old"},
-		{"backlog critical", spool.CursorStats{Pending: 7, Oldest: now.Add(-2 * time.Hour)}, 100, group("", "a:1"), check.Critical, "SPOOLER CRITICAL - a:1: oldest unsent result is 2h old"},
-		{"failover", spool.CursorStats{}, 100, group("b:1", "a:1", "b:1"), check.Warning, "SPOOLER WARNING - a:1/b:1: primary a:1 down, sending to b:1"},
-		{"dropped", spool.CursorStats{Dropped: spool.Drops{Bytes: 5}}, 100, group("a:1", "a:1"), check.Critical, "SPOOLER CRITICAL - a:1: 5 results dropped (5 total over max_bytes)"},
-		{"nearly full", spool.CursorStats{}, 850, group("a:1", "a:1"), check.Warning, "SPOOLER WARNING - spool 85% full (850 of 1000 bytes)"},
+		{"healthy", spool.CursorStats{Pending: 0}, 100, group("a:1", "a:1", "b:1"), nil, nil, check.OK, "SPOOLER OK - a:1/b:1 0 queued, 42 sent"},
+		{"backlog warning", spool.CursorStats{Pending: 7, Oldest: now.Add(-11 * time.Minute)}, 100, group("a:1", "a:1"), nil, nil, check.Warning, "SPOOLER WARNING - a:1: oldest unsent result is 11m old"},
+		{"backlog critical", spool.CursorStats{Pending: 7, Oldest: now.Add(-2 * time.Hour)}, 100, group("", "a:1"), nil, nil, check.Critical, "SPOOLER CRITICAL - a:1: oldest unsent result is 2h old"},
+		{"failover", spool.CursorStats{}, 100, group("b:1", "a:1", "b:1"), nil, nil, check.Warning, "SPOOLER WARNING - a:1/b:1: primary a:1 down, sending to b:1"},
+		{"lost", spool.CursorStats{Dropped: spool.Drops{Age: 5}}, 100, group("a:1", "a:1"), lost, nil, check.Critical,
+			"SPOOLER CRITICAL - 5 results lost: 5 older than spool.max_age (a:1, checked 2026-11-21 07:00:00Z to 07:01:00Z); `picket spool ack` once seen"},
+		{"disk full", spool.CursorStats{}, 100, group("a:1", "a:1"), nil, syscall.ENOSPC, check.Critical, "SPOOLER CRITICAL - the spool cannot store results: disk full"},
+		{"nearly full", spool.CursorStats{}, 850, group("a:1", "a:1"), nil, nil, check.Warning, "SPOOLER WARNING - spool 85% full (850 of 1000 bytes)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newSpoolerHealth(cfg)
 			sp := spool.Stats{Bytes: tt.bytes, Cursors: map[string]spool.CursorStats{"group.dc1": tt.cursor}}
-			r := h.report(now, sp, spooler.Stats{Groups: []spooler.GroupStats{tt.group}})
+			r := h.report(now, sp, spooler.Stats{Groups: []spooler.GroupStats{tt.group}}, tt.lost, tt.storeErr)
 			if r.State != tt.state || r.ExitCode != int(tt.state) || !strings.HasPrefix(r.Output, tt.has) {
 				t.Errorf("got %v %q, want %v %q...", r.State, r.Output, tt.state, tt.has)
 			}
 			if r.Host != "web01" || r.Service != "picket_spooler" {
 				t.Errorf("reported as %s/%s", r.Host, r.Service)
 			}
-			// A drop is CRITICAL once; the next report, with no new
-			// drops, is back to what the backlog says, and so is the
-			// first report after a restart.
-			if tt.name == "dropped" {
-				if r2 := h.report(now, sp, spooler.Stats{Groups: []spooler.GroupStats{tt.group}}); r2.State != check.OK {
-					t.Errorf("second report: %v %q", r2.State, r2.Output)
-				}
-				restarted := newSpoolerHealth(cfg)
-				restarted.baseline(sp)
-				if r3 := restarted.report(now, sp, spooler.Stats{Groups: []spooler.GroupStats{tt.group}}); r3.State != check.OK {
-					t.Errorf("first report after a restart: %v %q", r3.State, r3.Output)
-				}
-			}
 		})
+	}
+}
+
+// A loss stays on the spooler's service until loss_alert has passed or an
+// administrator acknowledged it, across restarts of the agent; losses that
+// come in a burst make one line; a loss is never counted twice.
+func TestLossLedger(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	l := openLossLedger(dir)
+	full := fmt.Errorf("append: %w", syscall.ENOSPC)
+	for i := range 300 {
+		at := now.Add(time.Duration(i) * time.Second)
+		l.notStored(full, at.Add(-time.Second), at)
+	}
+	l.notStored(errors.New("spool closed"), now, now.Add(time.Hour)) // another reason
+	if err := l.save(now.Add(time.Hour), 24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	l = openLossLedger(dir) // a restart remembers
+	act := l.active(now.Add(2*time.Hour), 24*time.Hour)
+	if len(act) != 2 || act[0].Reason != "not stored: disk full" || act[0].Results != 300 ||
+		!act[0].From.Equal(now.Add(-time.Second)) || !act[0].To.Equal(now.Add(298*time.Second)) {
+		t.Fatalf("active after restart: %+v", act)
+	}
+	if act := l.active(now.Add(24*time.Hour+30*time.Minute), 24*time.Hour); len(act) != 1 {
+		t.Errorf("after loss_alert the first burst should be over: %+v", act)
+	}
+	if err := Acknowledge(dir, now.Add(90*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if act := l.active(now.Add(2*time.Hour), 24*time.Hour); len(act) != 0 {
+		t.Errorf("acknowledged, still active: %+v", act)
+	}
+	events, acked, err := LoadLosses(dir)
+	if err != nil || len(events) != 2 || !acked.Equal(now.Add(90*time.Minute)) {
+		t.Errorf("LoadLosses = %d events, acked %v, %v", len(events), acked, err)
 	}
 }
 

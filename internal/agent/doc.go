@@ -9,9 +9,10 @@
 // run`, answering SIGHUP, renames from registration and externals changes,
 // and reporting the agent's own health on its own services.
 //
-// It owns no files of its own; it opens the spool in spool_dir, and its
-// externals manager keeps the last-known-good externals and the
-// registration's answer in state_dir.
+// In state_dir it owns the ledger of lost results (losses.json; `picket
+// spool ack` writes losses.ack), and its externals manager keeps the
+// last-known-good externals and the registration's answer there; it opens
+// the spool in spool_dir.
 //
 // When Run's context is cancelled, the externals stop, the poller kills the
 // plugins still running and stores their results ("check interrupted ...:

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/picket-monitoring/picket/internal/config"
 	"github.com/picket-monitoring/picket/nsca"
 )
 
@@ -88,4 +90,84 @@ timeout = "` + timeoutB + `"
 			}
 		}
 	}
+}
+
+// startAgent starts an agent on cfg and stops it when the test ends.
+func startAgent(t *testing.T, cfg string) *Agent {
+	t.Helper()
+	ag, err := New(Options{ConfigPath: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ag.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ag.Stop)
+	return ag
+}
+
+// wantRuns fails unless got is RUN 1, RUN 2, ... in order.
+func wantRuns(t *testing.T, got []nsca.Packet) {
+	t.Helper()
+	for i, p := range got {
+		if want := fmt.Sprintf("RUN %d", i+1); p.Output != want {
+			t.Fatalf("packet %d = %q, want %q: lost, repeated or reordered", i, p.Output, want)
+		}
+	}
+}
+
+// An empty or cut-short file, as a half-finished config management run
+// leaves it, is not applied: the running config goes on, and the error says
+// why.
+func TestReloadRefusesAHalfWrittenFile(t *testing.T) {
+	dir := t.TempDir()
+	rcv := startReceiver(t, "127.0.0.1:0")
+	cfg := writeConfig(t, dir, rcv.addr, counterCheck+"\n[health]\nenabled = false\n")
+	ag := startAgent(t, cfg)
+	rcv.wait(t, 1)
+	good, _ := os.ReadFile(cfg)
+	for _, bad := range [][]byte{nil, good[:len(good)-1]} {
+		os.WriteFile(cfg, bad, 0o600)
+		err := ag.Reload("")
+		if err == nil || !strings.Contains(err.Error(), "as a write that stopped half-way leaves it") {
+			t.Errorf("Reload of %d bytes = %v, want it refused", len(bad), err)
+		}
+		if n := len(ag.Config().Targets); n != 1 {
+			t.Errorf("the running config lost its target: %d targets", n)
+		}
+	}
+	n := len(rcv.wait(t, 1))
+	wantRuns(t, rcv.wait(t, n+2)) // still checking, still sending
+}
+
+// A target that leaves the config and comes back resumes from its own
+// cursor: what it missed meanwhile arrives, what it had does not arrive
+// again.
+func TestTargetThatComesBackResumes(t *testing.T) {
+	dir := t.TempDir()
+	rcv := startReceiver(t, "127.0.0.1:0")
+	rest := counterCheck + "\n[health]\nenabled = false\n[spool]\nflush_interval = \"50ms\"\n"
+	cfg := writeConfig(t, dir, rcv.addr, rest)
+	ag := startAgent(t, cfg)
+	rcv.wait(t, 2)
+
+	writeConfig(t, dir, "", rest) // a valid config without the target
+	if err := ag.Reload(""); err != nil {
+		t.Fatal(err)
+	}
+	stopped := len(rcv.wait(t, 1))
+	time.Sleep(2500 * time.Millisecond) // two or three results for no one
+	if n := len(rcv.wait(t, 1)); n > stopped+1 {
+		t.Fatalf("a target no longer configured still got results: %d, had %d", n, stopped)
+	}
+	if _, ok := ag.spool.Stats().Cursors[(&config.Target{Address: rcv.addr}).Cursor()]; !ok {
+		t.Fatal("the cursor of the removed target is gone: it would start again from the oldest result")
+	}
+
+	writeConfig(t, dir, rcv.addr, rest)
+	if err := ag.Reload(""); err != nil {
+		t.Fatal(err)
+	}
+	got := rcv.wait(t, stopped+3)
+	wantRuns(t, got)
 }

@@ -100,6 +100,7 @@ func writeConfig(t *testing.T, dir, target, rest string) string {
 	src := `hostname = "web01"
 plugin_dirs = ["` + plugins + `"]
 spool_dir = "` + filepath.Join(dir, "spool") + `"
+state_dir = "` + filepath.Join(dir, "state") + `"
 
 [macros]
 USER2 = "` + filepath.Join(dir, "count") + `"

@@ -28,38 +28,54 @@ func OpenSpool(cfg *config.Config, logger *slog.Logger, readOnly bool) (*spool.S
 	return s, nil
 }
 
-// syncCursors gives every configured group its cursor and removes the
-// cursors of groups no longer configured. A new group's cursor is created
-// at the start of the spool (it gets everything still held) right away,
-// not at its first send, so that results dropped before a target ever
-// answered are counted for it. A cursor left behind would keep results on
-// disk for a target that will never read them.
+// syncCursors gives every configured group its cursor. A new group's
+// cursor is created at the start of the spool (it gets everything still
+// held) right away, not at its first send, so that results dropped before a
+// target ever answered are counted for it.
+//
+// The cursors of groups no longer configured stay: a target that leaves
+// the config and comes back (a config management run that wrote a broken
+// file, then the right one) resumes where it stood, neither losing what it
+// had not received nor receiving again what it had. pruneCursors removes
+// them once that no longer matters.
 func syncCursors(s *spool.Spool, targets []config.Target, logger *slog.Logger) {
-	want := map[string]bool{}
 	have := map[string]bool{}
 	for _, c := range s.Cursors() {
 		have[c] = true
 	}
 	for _, t := range targets {
 		c := t.Cursor()
-		want[c] = true
-		if !have[c] {
-			if err := s.Commit(c, 0); err != nil {
-				logger.Error("cannot create the spool cursor of a target", "cursor", c, "err", err)
-			}
-			have[c] = true
+		if have[c] {
+			continue
 		}
+		if err := s.Commit(c, 0); err != nil {
+			logger.Error("cannot create the spool cursor of a target", "cursor", c, "err", err)
+		}
+		have[c] = true
 	}
-	for _, c := range s.Cursors() {
-		if want[c] {
+}
+
+// pruneCursors removes the cursor of a group no longer configured once the
+// spool holds nothing it had already read: a cursor created anew for that
+// group would then start exactly where the old one stands, so keeping it
+// only keeps the spool from collecting what the configured targets have
+// sent. Until then it stays, in case the group comes back.
+func pruneCursors(s *spool.Spool, targets []config.Target, logger *slog.Logger) {
+	want := map[string]bool{}
+	for _, t := range targets {
+		want[t.Cursor()] = true
+	}
+	st := s.Stats()
+	for name, cs := range st.Cursors {
+		if want[name] || (st.FirstSeq != 0 && st.FirstSeq <= cs.Position) {
 			continue
 		}
-		pending := s.Stats().Cursors[c].Pending
-		if err := s.RemoveCursor(c); err != nil {
-			logger.Error("cannot remove the spool cursor of a target no longer configured", "cursor", c, "err", err)
+		if err := s.RemoveCursor(name); err != nil {
+			logger.Error("cannot remove the spool cursor of a target no longer configured", "cursor", name, "err", err)
 			continue
 		}
-		logger.Warn("target no longer configured: its unsent results are given up", "cursor", c, "unsent", pending)
+		logger.Info("spool cursor of a target no longer configured removed: the spool holds nothing it had read, so if the target comes back it starts from the oldest result held, as it would have",
+			"cursor", name, "unsent", cs.Pending, "dropped_unsent", drops(cs.Dropped))
 	}
 }
 
@@ -67,21 +83,42 @@ func syncCursors(s *spool.Spool, targets []config.Target, logger *slog.Logger) {
 // the spool, and Put returns only once it is on disk. A state change wakes
 // the senders at once instead of at the next flush, so a problem reaches
 // Nagios in well under the flush interval.
+//
+// A result the spool refuses is lost: lost hears of each one, and until a
+// store succeeds again, failing says why.
 type spoolSink struct {
 	spool *spool.Spool
 	wake  func()
+	lost  func(check.Result, error)
 
-	mu   sync.Mutex
-	last map[check.Key]check.State
-	bufs sync.Pool
+	mu      sync.Mutex
+	last    map[check.Key]check.State
+	failing error
+	bufs    sync.Pool
 }
 
-func newSpoolSink(s *spool.Spool, wake func()) *spoolSink {
-	return &spoolSink{spool: s, wake: wake, last: map[check.Key]check.State{},
+func newSpoolSink(s *spool.Spool, wake func(), lost func(check.Result, error)) *spoolSink {
+	return &spoolSink{spool: s, wake: wake, lost: lost, last: map[check.Key]check.State{},
 		bufs: sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}}
 }
 
+// storeErr is why the last store failed, or nil once one succeeded after.
+func (s *spoolSink) storeErr() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failing
+}
+
 func (s *spoolSink) Put(ctx context.Context, r check.Result) error {
+	err := s.store(ctx, r)
+	if err != nil {
+		s.lost(r, err)
+	}
+	return err
+}
+
+// store appends r; unlike Put it leaves a failure to the caller to count.
+func (s *spoolSink) store(ctx context.Context, r check.Result) error {
 	bp := s.bufs.Get().(*[]byte)
 	defer s.bufs.Put(bp)
 	b, err := r.AppendBinary((*bp)[:0])
@@ -92,10 +129,14 @@ func (s *spoolSink) Put(ctx context.Context, r check.Result) error {
 	// Append returns once the record is durable, so the buffer is free
 	// again afterwards.
 	if _, err := s.spool.Append(ctx, b); err != nil {
+		s.mu.Lock()
+		s.failing = err
+		s.mu.Unlock()
 		return fmt.Errorf("spool %s/%s: %w", r.Host, r.Service, err)
 	}
 	k := check.Key{Host: r.Host, Service: r.Service}
 	s.mu.Lock()
+	s.failing = nil
 	prev, seen := s.last[k]
 	s.last[k] = r.State
 	s.mu.Unlock()

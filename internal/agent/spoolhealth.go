@@ -16,29 +16,18 @@ import (
 // service warns: past it, the next outage starts dropping results.
 const spoolFullWarning = 0.8
 
-// spoolerHealth turns the spool's and the senders' figures into a result
-// on the agent's own service. It remembers the drop totals of the last
-// report so that a drop shows as CRITICAL once, in the report after it,
-// and the totals stay in the perfdata.
+// spoolerHealth turns the spool's and the senders' figures, and the
+// results lost, into a result on the agent's own service.
 type spoolerHealth struct {
 	host, service string
 	warn, crit    time.Duration
 	maxBytes      int64
-	lastDrops     map[string]uint64
 }
 
 func newSpoolerHealth(cfg *config.Config) *spoolerHealth {
-	h := &spoolerHealth{lastDrops: map[string]uint64{}}
+	h := &spoolerHealth{}
 	h.configure(cfg)
 	return h
-}
-
-// baseline takes the drop totals the spool already holds (they persist
-// with the cursors), so a restart does not report old drops as new.
-func (h *spoolerHealth) baseline(sp spool.Stats) {
-	for c, cs := range sp.Cursors {
-		h.lastDrops[c] = drops(cs.Dropped)
-	}
 }
 
 func (h *spoolerHealth) configure(cfg *config.Config) {
@@ -49,21 +38,33 @@ func (h *spoolerHealth) configure(cfg *config.Config) {
 
 func drops(d spool.Drops) uint64 { return d.Age + d.Bytes + d.Corrupt }
 
-func (h *spoolerHealth) report(now time.Time, sp spool.Stats, st spooler.Stats) check.Result {
+// report is the spooler's service now. lost are the losses no one has
+// acknowledged: while there are any, it is CRITICAL and says what was lost,
+// why, for which target and when it was checked. storeErr is why the spool
+// refuses results now, if it does.
+func (h *spoolerHealth) report(now time.Time, sp spool.Stats, st spooler.Stats, lost []LossEvent, storeErr error) check.Result {
 	r := check.Result{Host: h.host, Service: h.service, State: check.OK, CheckTime: now}
 	var problems, summary []string
 	raise := func(s check.State, msg string) {
 		r.State = max(r.State, s)
 		problems = append(problems, msg)
 	}
+	if storeErr != nil {
+		raise(check.Critical, "the spool cannot store results: "+storeProblem(storeErr))
+	}
+	names := map[string]string{}
+	for _, g := range st.Groups {
+		names[g.Cursor] = groupName(g)
+	}
+	total, text := describeLosses(lost, names)
+	if total > 0 {
+		raise(check.Critical, fmt.Sprintf("%s lost: %s; `picket spool ack` once seen", results(total), text))
+	}
+	r.Perfdata = append(r.Perfdata, check.Perf{Label: "lost", Value: float64(total), Crit: "0"})
 	for _, g := range st.Groups {
 		cs := sp.Cursors[g.Cursor]
 		name := groupName(g)
 		d := drops(cs.Dropped)
-		if prev := h.lastDrops[g.Cursor]; d > prev {
-			raise(check.Critical, fmt.Sprintf("%s: %d results dropped (%s)", name, d-prev, dropReasons(cs.Dropped)))
-		}
-		h.lastDrops[g.Cursor] = d
 		if !cs.Oldest.IsZero() {
 			switch age := now.Sub(cs.Oldest); {
 			case age >= h.crit:
@@ -89,11 +90,11 @@ func (h *spoolerHealth) report(now time.Time, sp spool.Stats, st spooler.Stats) 
 	}
 	r.Perfdata = append(r.Perfdata, check.Perf{Label: "spool", Value: float64(sp.Bytes), UOM: "B",
 		Warn: fmt.Sprint(int64(float64(h.maxBytes) * spoolFullWarning)), Min: "0", Max: fmt.Sprint(h.maxBytes)})
-	text := strings.Join(summary, "; ")
+	status := strings.Join(summary, "; ")
 	if len(problems) == 0 {
-		r.Output = "SPOOLER OK - " + text
+		r.Output = "SPOOLER OK - " + status
 	} else {
-		r.Output = "SPOOLER " + r.State.String() + " - " + strings.Join(problems, "; ") + "; " + text
+		r.Output = "SPOOLER " + r.State.String() + " - " + strings.Join(problems, "; ") + "; " + status
 	}
 	r.ExitCode = int(r.State)
 	return r
@@ -106,19 +107,6 @@ func groupName(g spooler.GroupStats) string {
 		names = append(names, t.Name)
 	}
 	return strings.Join(names, "/")
-}
-
-func dropReasons(d spool.Drops) string {
-	var parts []string
-	for _, p := range []struct {
-		n   uint64
-		why string
-	}{{d.Age, "older than max_age"}, {d.Bytes, "over max_bytes"}, {d.Corrupt, "corrupt on disk"}} {
-		if p.n > 0 {
-			parts = append(parts, fmt.Sprintf("%d total %s", p.n, p.why))
-		}
-	}
-	return strings.Join(parts, ", ")
 }
 
 func lastError(g spooler.GroupStats) string {
@@ -142,4 +130,12 @@ func logSpoolStats(logger *slog.Logger, sp spool.Stats, st spooler.Stats) {
 			"sent", g.Sent, "reduced", g.Reduced, "dropped", drops(cs.Dropped), "last_error", g.LastError)
 	}
 	logger.Info("spool stats", "records", sp.Records, "bytes", sp.Bytes)
+}
+
+// results is "1 result" or "n results".
+func results(n uint64) string {
+	if n == 1 {
+		return "1 result"
+	}
+	return fmt.Sprintf("%d results", n)
 }

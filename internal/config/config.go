@@ -84,6 +84,10 @@ type Health struct {
 	// WARNING or CRITICAL.
 	BacklogWarning  tomlfile.Duration `toml:"backlog_warning"`
 	BacklogCritical tomlfile.Duration `toml:"backlog_critical"`
+	// LossAlert is how long the spooler's service stays CRITICAL after
+	// results were lost, unless an administrator acknowledges it sooner
+	// (`picket spool ack`).
+	LossAlert tomlfile.Duration `toml:"loss_alert"`
 }
 
 // Defaults of [health].

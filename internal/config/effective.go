@@ -44,6 +44,7 @@ func (c *Config) Effective(showMacros bool) ([]byte, error) {
 			ExternalsService: c.Health.ExternalsService,
 			BacklogWarning:   c.Health.BacklogWarning,
 			BacklogCritical:  c.Health.BacklogCritical,
+			LossAlert:        c.Health.LossAlert,
 		},
 	}
 	e.Externals.URL = maskURL(e.Externals.URL)
@@ -123,6 +124,7 @@ type effHealth struct {
 	ExternalsService string            `toml:"externals_service"`
 	BacklogWarning   tomlfile.Duration `toml:"backlog_warning"`
 	BacklogCritical  tomlfile.Duration `toml:"backlog_critical"`
+	LossAlert        tomlfile.Duration `toml:"loss_alert"`
 }
 
 type effTarget struct {

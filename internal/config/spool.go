@@ -37,6 +37,7 @@ const (
 	DefaultSpoolerService     = "picket_spooler"
 	DefaultBacklogWarning     = 10 * time.Minute
 	DefaultBacklogCritical    = time.Hour
+	DefaultLossAlert          = 24 * time.Hour
 	minSpoolMaxBytes          = 256 << 10
 	minSpoolMaxAge            = time.Minute
 	maxFlushInterval          = time.Minute
@@ -110,6 +111,11 @@ func (c *Config) applySpoolDefaults(probs *tomlfile.Problems) {
 	}
 	if h.BacklogCritical.Duration == 0 {
 		h.BacklogCritical.Duration = DefaultBacklogCritical
+	}
+	if h.LossAlert.Duration == 0 {
+		h.LossAlert.Duration = DefaultLossAlert
+	} else if h.LossAlert.Duration < h.Interval.Duration {
+		probs.Add("health.loss_alert", fmt.Sprintf("%v is shorter than health.interval (%v): a loss could go unreported", h.LossAlert.Duration, h.Interval.Duration))
 	}
 	if h.BacklogCritical.Duration < h.BacklogWarning.Duration {
 		probs.Add("health.backlog_critical", "must not be shorter than health.backlog_warning")

@@ -53,6 +53,7 @@ func (e *agentEnv) write(tb testing.TB, checks string) {
 	writeFile(tb, e.Config, fmt.Sprintf(`hostname = "agent01"
 plugin_dirs = [%q, %q]
 spool_dir = %q
+state_dir = %q
 kill_grace = "1s"
 
 %s
@@ -66,7 +67,7 @@ interval = "10s"
 interval = "1s"
 max_attempts = 1
 
-%s`, pluginDir, e.DropIns, filepath.Join(e.Dir, "spool"), e.Settings, targets, checks), 0o600)
+%s`, pluginDir, e.DropIns, filepath.Join(e.Dir, "spool"), filepath.Join(e.Dir, "state"), e.Settings, targets, checks), 0o600)
 }
 
 // target renders a [[target]] table for addr, in group if not empty.

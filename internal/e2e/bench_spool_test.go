@@ -57,6 +57,7 @@ func drainAgent(tb testing.TB, dir, addr, encryption, secret string) *daemon {
 	cfg := filepath.Join(dir, "picket.toml")
 	writeFile(tb, cfg, fmt.Sprintf(`hostname = "bench"
 spool_dir = %q
+state_dir = %q
 
 [spool]
 max_bytes = "1GiB"
@@ -68,7 +69,7 @@ enabled = false
 address = %q
 encryption = %q
 password_file = %q
-`, filepath.Join(dir, "spool"), addr, encryption, secret), 0o600)
+`, filepath.Join(dir, "spool"), filepath.Join(dir, "state"), addr, encryption, secret), 0o600)
 	return startProcess(tb, "picket run", picketBin, "run", "--config", cfg)
 }
 
