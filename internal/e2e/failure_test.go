@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -205,5 +206,56 @@ func TestCheckTCPProbe(t *testing.T) {
 	waitResults(t, "after probes", s.CommandFile, want...)
 	if strings.Contains(s.Log.String(), "level=WARN") {
 		t.Errorf("probes caused warnings:\n%s", s.Log.String())
+	}
+}
+
+// A full command-file queue (Nagios stopped reading) drops results on the
+// server: every one is counted, logged with how many, when they were
+// checked and for which hosts, and reported CRITICAL on the server's own
+// service, which reaches Nagios once it reads again.
+func TestServerQueueFullIsCountedAndReported(t *testing.T) {
+	needE2E(t)
+	fifo := filepath.Join(t.TempDir(), "nagios.cmd")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startPicketServer(t, picketServerConfig{Encryption: "xor", Password: password, CommandFile: fifo,
+		Extra: "queue_size = 10\nreport_host = \"central\"\nreport_interval = \"10s\"\n"})
+	var results []checkResult
+	for i := range 25 {
+		results = append(results, checkResult{Host: fmt.Sprintf("web%d", i%2), Service: "svc", RC: 0, Output: fmt.Sprintf("result %d", i)})
+	}
+	if r := runSendNSCA(t, s.Port, sendNSCAConfig(t, 1, password), input(results...)); r.Code != 0 {
+		t.Fatalf("send_nsca: %v", r)
+	}
+	waitLog(t, s.daemon, "command file queue is full")
+
+	f, err := os.OpenFile(fifo, os.O_RDWR|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got := readFIFOLines(t, f, 10)
+	if len(got) != 10 || !strings.Contains(got[0], "result 0") {
+		t.Fatalf("the queue held %d lines, first %q; want results 0..9", len(got), got[0])
+	}
+	// One more result is taken again, which ends the run of drops.
+	if r := runSendNSCA(t, s.Port, sendNSCAConfig(t, 1, password), input(checkResult{Host: "web0", Service: "svc", Output: "after"})); r.Code != 0 {
+		t.Fatalf("send_nsca: %v", r)
+	}
+	line := waitLog(t, s.daemon, "took results again", "dropped=15")
+	if !strings.Contains(line, "web0 8, web1 7") && !strings.Contains(line, "web1 8, web0 7") {
+		t.Errorf("the log does not say which hosts lost how many: %s", line)
+	}
+	report := ""
+	for report == "" {
+		for _, l := range readFIFOLines(t, f, 1) {
+			if strings.Contains(l, ";central;picket_server;") {
+				report = l
+			}
+		}
+	}
+	if !strings.Contains(report, "PROCESS_SERVICE_CHECK_RESULT;central;picket_server;2;PICKET SERVER CRITICAL - 15 results dropped") {
+		t.Errorf("server report: %q", report)
 	}
 }

@@ -1,11 +1,13 @@
 package hub
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/picket-monitoring/picket/internal/config"
@@ -39,6 +41,13 @@ type NSCAConfig struct {
 	ReadTimeout  tomlfile.Duration `toml:"read_timeout"`
 	MaxConns     int               `toml:"max_connections"`
 	QueueSize    int               `toml:"queue_size"`
+	// ReportHost, when set, is the Nagios host the server reports its own
+	// health on, as the passive service ReportService, every
+	// ReportInterval: CRITICAL for LossAlert after results were dropped.
+	ReportHost     string            `toml:"report_host"`
+	ReportService  string            `toml:"report_service"`
+	ReportInterval tomlfile.Duration `toml:"report_interval"`
+	LossAlert      tomlfile.Duration `toml:"loss_alert"`
 
 	// Resolved at load.
 	Method   nsca.Method `toml:"-"`
@@ -47,9 +56,12 @@ type NSCAConfig struct {
 
 // Defaults for [nsca].
 const (
-	DefaultListen       = "0.0.0.0:5667"
-	DefaultQueueSize    = 100000
-	DefaultMaxPacketAge = 5 * time.Minute
+	DefaultListen         = "0.0.0.0:5667"
+	DefaultQueueSize      = 100000
+	DefaultMaxPacketAge   = 5 * time.Minute
+	DefaultReportService  = "picket_server"
+	DefaultReportInterval = time.Minute
+	DefaultLossAlert      = 24 * time.Hour
 )
 
 // DefaultConfigPath is where picket server looks without --config.
@@ -126,6 +138,18 @@ func (n *NSCAConfig) resolve(file string) error {
 		n.QueueSize = DefaultQueueSize
 	} else if n.QueueSize < 0 {
 		add("queue_size", "must not be negative")
+	}
+	n.ReportService = cmp.Or(n.ReportService, DefaultReportService)
+	if strings.ContainsAny(n.ReportHost+n.ReportService, ";\t\r\n") {
+		add("report_host", "no ';', tabs or line breaks in report_host and report_service")
+	}
+	if n.ReportInterval.Duration == 0 {
+		n.ReportInterval.Duration = DefaultReportInterval
+	} else if n.ReportInterval.Duration < 10*time.Second {
+		add("report_interval", "at least 10s")
+	}
+	if n.LossAlert.Duration == 0 {
+		n.LossAlert.Duration = DefaultLossAlert
 	}
 	if len(probs) > 0 {
 		return &tomlfile.Error{Problems: probs}

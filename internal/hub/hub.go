@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/picket-monitoring/picket/internal/nagios"
@@ -81,13 +80,14 @@ func listenNSCA(ctx context.Context, n *NSCAConfig, logger *slog.Logger) (func(c
 		cf := nagios.NewCommandFile(n.CommandFile)
 		defer cf.Close()
 		queue := nagios.NewQueue(cf, n.QueueSize, logger)
+		drops := newDropLedger(logger, n.LossAlert.Duration)
 		srv := &nsca.Server{
 			Method:       n.Method,
 			Password:     n.Password,
 			MaxPacketAge: n.MaxPacketAge.Duration,
 			ReadTimeout:  n.ReadTimeout.Duration,
 			MaxConns:     n.MaxConns,
-			Handler:      &commandWriter{queue: queue, logger: logger},
+			Handler:      &commandWriter{queue: queue, drops: drops},
 			Logger:       logger,
 		}
 
@@ -102,7 +102,9 @@ func listenNSCA(ctx context.Context, n *NSCAConfig, logger *slog.Logger) (func(c
 			"encryption", n.Method.String(), "command_file", n.CommandFile,
 			"max_packet_age", n.MaxPacketAge.String())
 		stopStats := logStatsEvery(ctx, 5*time.Minute, logger, srv, queue)
+		stopReport := reportEvery(ctx, n, srv, queue, drops)
 		serveErr := srv.Serve(ctx, ln)
+		stopReport()
 		stopStats()
 		stopQueue()
 		qerr := <-queueDone
@@ -113,26 +115,46 @@ func listenNSCA(ctx context.Context, n *NSCAConfig, logger *slog.Logger) (func(c
 }
 
 // commandWriter turns packets into command-file lines. It never blocks the
-// connection: the queue takes the line or counts it as dropped.
+// connection: the queue takes the line, or the drop is counted.
 type commandWriter struct {
-	queue  *nagios.Queue
-	logger *slog.Logger
-	mu     sync.Mutex
-	drops  int
+	queue *nagios.Queue
+	drops *dropLedger
 }
 
 func (w *commandWriter) HandleNSCA(_ context.Context, r nsca.Received) {
 	var buf [512]byte
 	line := nagios.AppendCheckResult(buf[:0], r.Time, r.Host, r.Service, int(r.ReturnCode), r.Output)
-	if !w.queue.Submit(line) {
-		w.mu.Lock()
-		w.drops++
-		first := w.drops == 1
-		w.mu.Unlock()
-		if first {
-			w.logger.Error("command file queue is full: dropping results until it drains (see stats for counts)")
-		}
+	if w.queue.Submit(line) {
+		w.drops.queued()
+	} else {
+		w.drops.drop(r, time.Now())
 	}
+}
+
+// reportEvery writes the server's own result into the command file every
+// report_interval, when [nsca] report_host names the host to report on.
+func reportEvery(ctx context.Context, n *NSCAConfig, srv *nsca.Server, q *nagios.Queue, drops *dropLedger) (stop func()) {
+	if n.ReportHost == "" {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(n.ReportInterval.Duration)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-t.C:
+				runs, total := drops.recent(now)
+				r := serverReport(n.ReportHost, n.ReportService, now, srv.Stats(), q.Stats(), runs, total)
+				q.Submit(nagios.AppendCheckResult(nil, now, r.Host, r.Service, r.ExitCode, r.PluginOutput()))
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 func logStatsEvery(ctx context.Context, every time.Duration, logger *slog.Logger, srv *nsca.Server, q *nagios.Queue) (stop func()) {
