@@ -126,6 +126,12 @@ type eventlogState struct {
 
 func (c *eventlogCheck) Run(ctx context.Context, sys OS) check.Result {
 	const prefix = "EVENTLOG"
+	// Asked first, so a host without an event log says that, not that the
+	// state folder is missing.
+	last, err := sys.LastRecord(ctx, c.log)
+	if err != nil {
+		return failed(prefix, err)
+	}
 	var saved eventlogState
 	b, err := sys.LoadState(c.name)
 	first := errors.Is(err, fs.ErrNotExist)
@@ -139,10 +145,6 @@ func (c *eventlogCheck) Run(ctx context.Context, sys OS) check.Result {
 	}
 	o := outcome{prefix: prefix}
 	if first {
-		last, err := sys.LastRecord(ctx, c.log)
-		if err != nil {
-			return failed(prefix, err)
-		}
 		if err := c.save(sys, last); err != nil {
 			return failed(prefix, err)
 		}

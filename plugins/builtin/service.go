@@ -92,7 +92,7 @@ func (c *serviceCheck) Run(ctx context.Context, sys OS) check.Result {
 		} else if s.StartType != "" {
 			text += ", start type " + s.StartType
 		}
-		if st != check.OK {
+		if s.State != c.want {
 			text += fmt.Sprintf(" (want %s)", c.want)
 		}
 		o.add(st, text)
