@@ -188,7 +188,6 @@ func mirrored(l limits, total float64) (warn, crit string) {
 	return f(l.warn), f(l.crit)
 }
 
-
 // targets lists what to check: each -p as given (a glob expanded over
 // mount points), or every real file system.
 func (c *diskCheck) targets(ctx context.Context, sys OS) ([]target, error) {
