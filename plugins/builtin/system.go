@@ -28,9 +28,6 @@ var _ OS = System{}
 // its state folder; the agent sets it for the built-ins it runs.
 const StateDirEnv = "PICKET_STATE_DIR"
 
-// errNoEventLog is what LastRecord and Events say outside Windows.
-var errNoEventLog = fmt.Errorf("the event log exists only on Windows: %w", ErrUnsupported)
-
 func (System) Now() time.Time { return time.Now() }
 
 func (System) Sleep(ctx context.Context, d time.Duration) error {

@@ -25,8 +25,8 @@ func TestLoad(t *testing.T) {
 	for _, tt := range tests {
 		tt.want.check(t, fmt.Sprint(tt.args), runCheck(t, sys, "load", tt.args...))
 	}
-	unsupported := &fakeOS{err: fmt.Errorf("Windows keeps no load average (use cpu): %w", ErrUnsupported)}
-	want{check.Unknown, "LOAD UNKNOWN - Windows keeps no load average (use cpu)", ""}.check(t, "windows", runCheck(t, unsupported, "load"))
+	unsupported := &fakeOS{err: fmt.Errorf("there is no load average on Windows (use cpu): %w", ErrUnsupported)}
+	want{check.Unknown, "LOAD UNKNOWN - there is no load average on Windows (use cpu)", ""}.check(t, "windows", runCheck(t, unsupported, "load"))
 }
 
 func TestCPU(t *testing.T) {

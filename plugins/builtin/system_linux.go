@@ -180,11 +180,3 @@ func (System) Service(ctx context.Context, name string) (ServiceStatus, error) {
 	}
 	return parseSystemctlShow(name, string(out))
 }
-
-func (System) LastRecord(context.Context, string) (uint64, error) {
-	return 0, errNoEventLog
-}
-
-func (System) Events(context.Context, string, uint64, int) ([]Event, error) {
-	return nil, errNoEventLog
-}

@@ -32,11 +32,3 @@ func (System) Swap(ctx context.Context) (Swap, error) {
 func (System) Service(context.Context, string) (ServiceStatus, error) {
 	return ServiceStatus{}, fmt.Errorf("%w: picket asks systemd on Linux and the SCM on Windows, not the service manager of %s", ErrNoServiceManager, runtime.GOOS)
 }
-
-func (System) LastRecord(context.Context, string) (uint64, error) {
-	return 0, errNoEventLog
-}
-
-func (System) Events(context.Context, string, uint64, int) ([]Event, error) {
-	return nil, errNoEventLog
-}

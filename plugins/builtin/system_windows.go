@@ -12,7 +12,7 @@ import (
 )
 
 func (System) LoadAvg(context.Context) (LoadAvg, error) {
-	return LoadAvg{}, fmt.Errorf("Windows keeps no load average (use cpu): %w", ErrUnsupported)
+	return LoadAvg{}, fmt.Errorf("there is no load average on Windows (use cpu): %w", ErrUnsupported)
 }
 
 // Swap sums the page files, which is what swap is on Windows. (The commit
