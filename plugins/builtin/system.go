@@ -43,7 +43,8 @@ func (System) Sleep(ctx context.Context, d time.Duration) error {
 
 func (System) SelfPID() int { return os.Getpid() }
 
-func (System) CPUTimes(ctx context.Context) ([]CPUTimes, error) {
+// gopsutilCPUTimes reads per-core CPU times through gopsutil.
+func gopsutilCPUTimes(ctx context.Context) ([]CPUTimes, error) {
 	ts, err := cpu.TimesWithContext(ctx, true)
 	if err != nil {
 		return nil, fmt.Errorf("read CPU times: %w", err)

@@ -11,6 +11,8 @@ import (
 	"github.com/shirou/gopsutil/v4/mem"
 )
 
+func (System) CPUTimes(ctx context.Context) ([]CPUTimes, error) { return gopsutilCPUTimes(ctx) }
+
 func (System) LoadAvg(ctx context.Context) (LoadAvg, error) {
 	l, err := load.AvgWithContext(ctx)
 	if err != nil {

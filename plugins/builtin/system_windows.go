@@ -8,8 +8,48 @@ import (
 
 	"github.com/shirou/gopsutil/v4/mem"
 	"golang.org/x/sys/windows"
-	"golang.org/x/sys/windows/svc/mgr"
 )
+
+// CPUTimes asks gopsutil, which reads every processor group, and falls
+// back to SystemProcessorPerformanceInformation (the caller's group, up to
+// 64 cores) where NtQuerySystemInformationEx is missing, as under Wine.
+func (System) CPUTimes(ctx context.Context) ([]CPUTimes, error) {
+	ts, err := gopsutilCPUTimes(ctx)
+	if err == nil {
+		return ts, nil
+	}
+	if ts, ferr := processorTimes(); ferr == nil {
+		return ts, nil
+	}
+	return nil, err
+}
+
+// processorPerformance is SYSTEM_PROCESSOR_PERFORMANCE_INFORMATION; times
+// in 100 ns units, kernel time including idle time.
+type processorPerformance struct {
+	Idle, Kernel, User, DPC, Interrupt int64
+	InterruptCount                     uint32
+	_                                  uint32
+}
+
+func processorTimes() ([]CPUTimes, error) {
+	buf := make([]processorPerformance, 256)
+	var n uint32
+	size := uint32(len(buf)) * uint32(unsafe.Sizeof(buf[0]))
+	if err := windows.NtQuerySystemInformation(windows.SystemProcessorPerformanceInformation, unsafe.Pointer(&buf[0]), size, &n); err != nil {
+		return nil, fmt.Errorf("read CPU times: %w", err)
+	}
+	count := int(n / uint32(unsafe.Sizeof(buf[0])))
+	out := make([]CPUTimes, 0, count)
+	const tick = 1e-7
+	for _, p := range buf[:count] {
+		out = append(out, CPUTimes{
+			User: float64(p.User) * tick, System: float64(p.Kernel-p.Idle) * tick,
+			Idle: float64(p.Idle) * tick,
+		})
+	}
+	return out, nil
+}
 
 func (System) LoadAvg(context.Context) (LoadAvg, error) {
 	return LoadAvg{}, fmt.Errorf("there is no load average on Windows (use cpu): %w", ErrUnsupported)
@@ -19,6 +59,10 @@ func (System) LoadAvg(context.Context) (LoadAvg, error) {
 // limit that GlobalMemoryStatusEx calls "page file" includes RAM.)
 func (System) Swap(ctx context.Context) (Swap, error) {
 	devs, err := mem.SwapDevicesWithContext(ctx)
+	if errors.Is(err, windows.Errno(0)) {
+		// EnumPageFilesW failed without saying why (Wine does).
+		return Swap{}, errors.New("list page files: EnumPageFilesW failed without an error code")
+	}
 	if err != nil {
 		return Swap{}, fmt.Errorf("list page files: %w", err)
 	}
@@ -49,18 +93,39 @@ func (System) Service(_ context.Context, name string) (ServiceStatus, error) {
 	if err != nil {
 		return ServiceStatus{}, fmt.Errorf("open service %s: %w", name, err)
 	}
-	s := &mgr.Service{Name: name, Handle: h}
-	defer s.Close()
-	st, err := s.Query()
-	if err != nil {
+	defer windows.CloseServiceHandle(h)
+	var st windows.SERVICE_STATUS
+	if err := windows.QueryServiceStatus(h, &st); err != nil {
 		return ServiceStatus{}, fmt.Errorf("query service %s: %w", name, err)
 	}
-	out := ServiceStatus{Name: name}
-	out.State, out.Detail = scmState(uint32(st.State))
-	if cfg, err := s.Config(); err == nil {
-		out.StartType = scmStartType(cfg.StartType, cfg.DelayedAutoStart)
-	}
+	out := ServiceStatus{Name: name, StartType: startType(h)}
+	out.State, out.Detail = scmState(st.CurrentState)
 	return out, nil
+}
+
+// startType reads the service's start type, "" when the SCM will not say.
+// The delayed flag is asked separately and only for auto services, since
+// older systems and Wine do not all answer it.
+func startType(h windows.Handle) string {
+	var needed uint32
+	if err := windows.QueryServiceConfig(h, nil, 0, &needed); !errors.Is(err, windows.ERROR_INSUFFICIENT_BUFFER) {
+		return ""
+	}
+	buf := make([]uint64, (needed+7)/8) // 8-aligned for the struct
+	cfg := (*windows.QUERY_SERVICE_CONFIG)(unsafe.Pointer(&buf[0]))
+	if err := windows.QueryServiceConfig(h, cfg, uint32(len(buf)*8), &needed); err != nil {
+		return ""
+	}
+	delayed := false
+	if cfg.StartType == windows.SERVICE_AUTO_START {
+		var info windows.SERVICE_DELAYED_AUTO_START_INFO
+		var n uint32
+		if windows.QueryServiceConfig2(h, windows.SERVICE_CONFIG_DELAYED_AUTO_START_INFO,
+			(*byte)(unsafe.Pointer(&info)), uint32(unsafe.Sizeof(info)), &n) == nil {
+			delayed = info.IsDelayedAutoStartUp != 0
+		}
+	}
+	return scmStartType(cfg.StartType, delayed)
 }
 
 var (
