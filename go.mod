@@ -9,14 +9,24 @@ require (
 
 require github.com/BurntSushi/toml v1.6.0
 
-require golang.org/x/sys v0.40.0
+require golang.org/x/sys v0.48.0
 
 require (
 	github.com/hashicorp/go-retryablehttp v0.7.8
 	github.com/kardianos/service v1.3.0
 	github.com/mattn/go-shellwords v1.0.16
 	github.com/robfig/cron/v3 v3.0.1
+	github.com/shirou/gopsutil/v4 v4.26.10
 	gopkg.in/natefinch/lumberjack.v2 v2.2.1
 )
 
-require github.com/hashicorp/go-cleanhttp v0.5.2 // indirect
+require (
+	github.com/ebitengine/purego v0.11.2 // indirect
+	github.com/go-ole/go-ole v1.2.6 // indirect
+	github.com/hashicorp/go-cleanhttp v0.5.2 // indirect
+	github.com/lufia/plan9stats v0.0.0-20211012122336-39d0f177ccd0 // indirect
+	github.com/power-devops/perfstat v0.0.0-20260805114148-88456608a4f6 // indirect
+	github.com/tklauser/go-sysconf v0.4.0 // indirect
+	github.com/tklauser/numcpus v0.12.0 // indirect
+	github.com/yusufpapurcu/wmi v1.2.4 // indirect
+)

@@ -76,6 +76,12 @@ func (r *Runner) resolve(c check.Check) (argv, env []string, err error) {
 			return nil, nil, notStartable{err}
 		}
 	}
+	if argv, ok, err := r.builtinArgv(words); ok {
+		if err != nil {
+			return nil, nil, notStartable{err}
+		}
+		return argv, environment(base, c, macros, extra), nil
+	}
 	plugin, err := r.lookup(words[0])
 	if err != nil {
 		return nil, nil, notStartable{err}

@@ -10,6 +10,14 @@
 // folders first in PATH; the rule that plugins must live in a plugin folder
 // cannot be enforced for them, since the shell decides what it runs.
 //
+// A command whose first word is picket:NAME runs the built-in check NAME
+// (package builtin) by self re-exec: picket's own executable (Config.Self,
+// or os.Executable resolved once) with "plugin", NAME and the rest of the
+// words, under the same timeout, tree kill and output handling as any
+// plugin. It needs no plugin folder, being picket's own code; an unknown
+// NAME is UNKNOWN without starting anything. Shell checks do not know the
+// form: the shell would look for a program named picket:NAME.
+//
 // Each run gets its own process group on Unix and its own job object on
 // Windows, so a timeout kills the plugin and everything it started. When Run
 // returns, nothing of the plugin's process group (or job) is left alive, and

@@ -38,6 +38,9 @@ type Config struct {
 	KillGrace time.Duration
 	// Env is the environment plugins start from; nil means os.Environ().
 	Env []string
+	// Self is the picket executable that runs built-in checks
+	// ("picket:NAME"); empty means this process's own executable.
+	Self string
 }
 
 // Runner runs checks. It is safe for concurrent use; each Run is
