@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/picket-monitoring/picket/internal/config"
 	"github.com/picket-monitoring/picket/internal/spool"
 	"github.com/picket-monitoring/picket/plugins"
+	"github.com/picket-monitoring/picket/plugins/builtin"
 	"github.com/picket-monitoring/picket/poller"
 	"github.com/picket-monitoring/picket/spooler"
 )
@@ -368,6 +371,9 @@ func NewRunner(cfg *config.Config) *plugins.Runner {
 		Interpreters: cfg.Interpreters,
 		MaxOutput:    cfg.MaxOutput,
 		KillGrace:    cfg.KillGrace.Duration,
+		// Built-in checks that remember where they stopped (eventlog)
+		// keep it in state_dir.
+		Env: append(os.Environ(), builtin.StateDirEnv+"="+filepath.Join(cfg.StateDir, "builtin")),
 	})
 }
 
