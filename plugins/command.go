@@ -29,8 +29,13 @@ func (e notStartable) Unwrap() []error {
 // Command resolves c to the argv Run would execute, after splitting,
 // macro expansion, plugin lookup and interpreter choice. The error says what
 // was searched, so `picket config check` can show it as it is.
+//
+// Secrets are masked in what it returns: it is for showing people.
 func (r *Runner) Command(c check.Check) ([]string, error) {
 	argv, _, err := r.resolve(c)
+	for i := range argv {
+		argv[i] = r.cfg.Secrets.Redact(argv[i])
+	}
 	return argv, err
 }
 
@@ -44,6 +49,7 @@ func (r *Runner) resolve(c check.Check) (argv, env []string, err error) {
 		base = os.Environ()
 	}
 	extra := map[string]string{}
+	r.secretsEnv(c.Command, extra)
 
 	if c.Shell {
 		line, err := expandMacros(c.Command, macros)

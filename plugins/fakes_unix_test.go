@@ -97,7 +97,7 @@ func fakeEnv(args []string) int {
 	rep := envReport{Args: args, Env: map[string]string{}}
 	for _, kv := range os.Environ() {
 		k, v, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "NAGIOS_") || k == "PATH" || k == "KEEP_ME" {
+		if strings.HasPrefix(k, "NAGIOS_") || strings.HasPrefix(k, "PICKET_SECRET_") || k == "PATH" || k == "KEEP_ME" {
 			rep.Env[k] = v
 		}
 	}

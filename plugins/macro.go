@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/picket-monitoring/picket/internal/check"
+	"github.com/picket-monitoring/picket/internal/secrets"
 )
 
 // ErrUndefinedMacro is wrapped by the error for a $NAME$ token that names no
@@ -38,7 +39,7 @@ func expandMacros(s string, macros map[string]string) (string, error) {
 			continue
 		}
 		end := strings.IndexByte(s[i+1:], '$')
-		if end < 0 || !isMacroName(s[i+1:i+1+end]) {
+		if end < 0 || !isMacroName(s[i+1:i+1+end]) && !isSecretToken(s[i+1:i+1+end]) {
 			b.WriteByte('$')
 			i++
 			continue
@@ -52,6 +53,29 @@ func expandMacros(s string, macros map[string]string) (string, error) {
 		i += end + 2
 	}
 	return b.String(), nil
+}
+
+// secretPrefix starts a token naming a local secret: $SECRET:db$.
+const secretPrefix = "SECRET:"
+
+func isSecretToken(s string) bool {
+	name, ok := strings.CutPrefix(s, secretPrefix)
+	return ok && secrets.ValidName(name)
+}
+
+// secretEnv is the environment variable a referenced secret is also
+// given in, for plugins that can read it there and keep it out of the
+// process list: $SECRET:db.password$ is PICKET_SECRET_DB_PASSWORD.
+func secretEnv(name string) string {
+	return "PICKET_SECRET_" + strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z':
+			return r - 'a' + 'A'
+		case r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+			return r
+		}
+		return '_'
+	}, name)
 }
 
 func isMacroName(s string) bool {
@@ -100,7 +124,20 @@ func (r *Runner) macros(c check.Check) map[string]string {
 	m["HOSTNAME"] = c.Host
 	m["HOSTADDRESS"] = c.HostAddress
 	m["SERVICEDESC"] = c.Service
+	for _, name := range r.cfg.Secrets.Names() {
+		m[secretPrefix+name], _ = r.cfg.Secrets.Lookup(name)
+	}
 	return m
+}
+
+// secretsEnv gives each secret command refers to in its environment
+// variable too.
+func (r *Runner) secretsEnv(command string, extra map[string]string) {
+	for _, name := range r.cfg.Secrets.Names() {
+		if strings.Contains(command, "$"+secretPrefix+name+"$") {
+			extra[secretEnv(name)], _ = r.cfg.Secrets.Lookup(name)
+		}
+	}
 }
 
 // environment returns base with the NAGIOS_* variables Nagios exports when

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/picket-monitoring/picket/internal/check"
+	"github.com/picket-monitoring/picket/internal/secrets"
 )
 
 // Defaults for the zero values of Config and check.Check.
@@ -41,6 +42,9 @@ type Config struct {
 	// Self is the picket executable that runs built-in checks
 	// ("picket:NAME"); empty means this process's own executable.
 	Self string
+	// Secrets fill $SECRET:name$ in commands, and are masked in every
+	// result and in the argv Command shows.
+	Secrets *secrets.Set
 }
 
 // Runner runs checks. It is safe for concurrent use; each Run is
@@ -87,7 +91,7 @@ func (r *Runner) Run(ctx context.Context, c check.Check) check.Result {
 	finish := func(state check.State, output string) check.Result {
 		res.State, res.Output = state, output
 		res.Duration = time.Since(start)
-		return res
+		return r.redact(res)
 	}
 
 	argv, env, err := r.resolve(c)
@@ -131,6 +135,26 @@ func (r *Runner) Run(ctx context.Context, c check.Check) check.Result {
 		return finish(check.Unknown, withPluginLine(msg, text))
 	}
 	return finish(state, text.output)
+}
+
+// redact masks every secret in what res says, so a plugin that prints a
+// password does not put it in the spool, the logs or Nagios.
+func (r *Runner) redact(res check.Result) check.Result {
+	sec := r.cfg.Secrets
+	if sec == nil {
+		return res
+	}
+	res.Output, res.LongOutput = sec.Redact(res.Output), sec.Redact(res.LongOutput)
+	if len(res.Perfdata) > 0 {
+		perf := slices.Clone(res.Perfdata)
+		for i := range perf {
+			p := &perf[i]
+			p.Label, p.UOM = sec.Redact(p.Label), sec.Redact(p.UOM)
+			p.Warn, p.Crit, p.Min, p.Max = sec.Redact(p.Warn), sec.Redact(p.Crit), sec.Redact(p.Min), sec.Redact(p.Max)
+		}
+		res.Perfdata = perf
+	}
+	return res
 }
 
 // withPluginLine appends the plugin's own first line to a message about how

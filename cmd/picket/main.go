@@ -47,6 +47,7 @@ func commands() []command {
 		{"spool", "show what the spool holds for each target, list or purge it", runSpool},
 		{"send", "send check results over NSCA; a drop-in for send_nsca", runSend},
 		{"plugin", "run a built-in check (cpu, disk, procs, ...) as a Nagios plugin; alone, list them", runPlugin},
+		{"secret", "set, list or remove the agent's local secrets ($SECRET:name$)", runSecret},
 		{"setup", "write the first-contact config from an installer's settings", runSetup},
 		{"service", "install, start, stop or uninstall picket as a system service", runService},
 		{"server", "run the central side: NSCA receiver, externals, registration, Nagios objects", runServer},

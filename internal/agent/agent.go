@@ -373,7 +373,8 @@ func NewRunner(cfg *config.Config) *plugins.Runner {
 		KillGrace:    cfg.KillGrace.Duration,
 		// Built-in checks that remember where they stopped (eventlog)
 		// keep it in state_dir.
-		Env: append(os.Environ(), builtin.StateDirEnv+"="+filepath.Join(cfg.StateDir, "builtin")),
+		Env:     append(os.Environ(), builtin.StateDirEnv+"="+filepath.Join(cfg.StateDir, "builtin")),
+		Secrets: cfg.Secrets,
 	})
 }
 

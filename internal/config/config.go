@@ -15,6 +15,7 @@ import (
 
 	"github.com/picket-monitoring/picket/internal/check"
 	"github.com/picket-monitoring/picket/internal/checkspec"
+	"github.com/picket-monitoring/picket/internal/secrets"
 	"github.com/picket-monitoring/picket/internal/tomlfile"
 	"github.com/picket-monitoring/picket/nsca"
 )
@@ -47,20 +48,24 @@ type Config struct {
 
 	// StateDir holds what the agent learns at run time: the last-known-good
 	// externals and the registration's answer.
-	StateDir  string             `toml:"state_dir"`
-	SpoolDir  string             `toml:"spool_dir"`
-	Spool     Spool              `toml:"spool"`
-	Targets   []Target           `toml:"target"`
-	Externals Externals          `toml:"externals"`
-	Autoreg   Autoreg            `toml:"autoreg"`
-	Health    Health             `toml:"health"`
-	Log       Log                `toml:"log"`
-	Macros    checkspec.Macros   `toml:"macros"`
-	Defaults  checkspec.Defaults `toml:"defaults"`
-	CheckList []checkspec.Spec   `toml:"check"`
+	StateDir string `toml:"state_dir"`
+	// SecretsFile holds the values of $SECRET:name$ (`picket secret`).
+	SecretsFile string             `toml:"secrets_file"`
+	SpoolDir    string             `toml:"spool_dir"`
+	Spool       Spool              `toml:"spool"`
+	Targets     []Target           `toml:"target"`
+	Externals   Externals          `toml:"externals"`
+	Autoreg     Autoreg            `toml:"autoreg"`
+	Health      Health             `toml:"health"`
+	Log         Log                `toml:"log"`
+	Macros      checkspec.Macros   `toml:"macros"`
+	Defaults    checkspec.Defaults `toml:"defaults"`
+	CheckList   []checkspec.Spec   `toml:"check"`
 
 	// File is where the config was read from.
 	File string `toml:"-"`
+	// Secrets are SecretsFile's, loaded with the config.
+	Secrets *secrets.Set `toml:"-"`
 	// Origins places every check of CheckList in the file, for problems
 	// found after loading (a plugin that cannot be started).
 	Origins map[check.Key]checkspec.Origin `toml:"-"`
@@ -202,6 +207,7 @@ func parse(file string, data []byte, hostname string) (*Config, error) {
 	c.checkTargets(probs)
 	c.checkGroups(probs)
 	c.checkRunner(probs)
+	c.loadSecrets(probs)
 	c.Checks = checkspec.Resolve(probs, c.CheckList, c.Defaults, c.Macros, c.Hostname, c.HostAddress)
 	c.Origins = checkspec.Origins(file, data, c.CheckList, c.Hostname)
 	if err := probs.Err(); err != nil {
@@ -258,6 +264,31 @@ func (c *Config) checkTargets(probs *tomlfile.Problems) {
 			}
 		}
 	}
+}
+
+// DefaultSecretsFile is where the platform keeps the agent's secrets.
+func DefaultSecretsFile() string {
+	if runtime.GOOS == "windows" {
+		return filepath.Join(programData(), "picket", "secrets.toml")
+	}
+	return "/etc/picket/secrets.toml"
+}
+
+// loadSecrets reads the secrets file, so a problem with it is a problem of
+// the config, found at load like every other.
+func (c *Config) loadSecrets(probs *tomlfile.Problems) {
+	if c.SecretsFile == "" {
+		c.SecretsFile = DefaultSecretsFile()
+	} else if !filepath.IsAbs(c.SecretsFile) {
+		probs.Add("secrets_file", fmt.Sprintf("%q is not an absolute path", c.SecretsFile))
+		return
+	}
+	set, err := secrets.Load(c.SecretsFile)
+	if err != nil {
+		probs.Add("secrets_file", err.Error())
+		return
+	}
+	c.Secrets = set
 }
 
 // checkRunner validates the settings of the plugin runner.

@@ -30,6 +30,7 @@ func (c *Config) Effective(showMacros bool) ([]byte, error) {
 		KillGrace:           tomlfile.Duration{Duration: c.KillGrace.Duration},
 		Concurrency:         c.Concurrency,
 		StateDir:            c.StateDir,
+		SecretsFile:         c.SecretsFile,
 		SpoolDir:            c.SpoolDir,
 		Spool:               c.Spool,
 		Externals:           c.Externals,
@@ -104,6 +105,7 @@ type effective struct {
 	KillGrace           tomlfile.Duration   `toml:"kill_grace"`
 	Concurrency         int                 `toml:"concurrency"`
 	StateDir            string              `toml:"state_dir"`
+	SecretsFile         string              `toml:"secrets_file"`
 	SpoolDir            string              `toml:"spool_dir"`
 	Spool               Spool               `toml:"spool"`
 	Interpreters        map[string][]string `toml:"interpreters,omitempty"`
