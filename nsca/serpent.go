@@ -1,0 +1,116 @@
+package nsca
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/bits"
+)
+
+//go:generate go run serpent_gen.go
+
+// serpent is Serpent (Anderson, Biham, Knudsen) in bitslice mode with the
+// byte order of the NESSIE test vectors: key and block read as
+// little-endian 32-bit words, the first word holding the lowest bits. That
+// is also the order of libmcrypt's Serpent (nsca method 20), so one type
+// serves both. Keys shorter than 256 bits are padded with a 1 bit and zeros.
+type serpent struct{ k [33][4]uint32 }
+
+func newSerpent(key []byte) (*serpent, error) {
+	if len(key) < 1 || len(key) > 32 {
+		return nil, fmt.Errorf("serpent: key of %d bytes, want 1 to 32", len(key))
+	}
+	var padded [32]byte
+	copy(padded[:], key)
+	if len(key) < 32 {
+		padded[len(key)] = 1
+	}
+	// w[0:8] are the prekeys w-8..w-1, w[8+i] is w_i.
+	var w [140]uint32
+	for i := range 8 {
+		w[i] = binary.LittleEndian.Uint32(padded[4*i:])
+	}
+	for i := 8; i < len(w); i++ {
+		w[i] = bits.RotateLeft32(w[i-8]^w[i-5]^w[i-3]^w[i-1]^0x9e3779b9^uint32(i-8), 11)
+	}
+	s := new(serpent)
+	for i := range s.k {
+		p := w[8+4*i:]
+		// Round key i goes through S-box (3-i) mod 8.
+		k := &s.k[i]
+		k[0], k[1], k[2], k[3] = serpentS[(35-i)%8](p[0], p[1], p[2], p[3])
+	}
+	return s, nil
+}
+
+func (s *serpent) BlockSize() int { return 16 }
+
+func (s *serpent) Encrypt(dst, src []byte) {
+	_ = src[15]
+	x0 := binary.LittleEndian.Uint32(src[0:])
+	x1 := binary.LittleEndian.Uint32(src[4:])
+	x2 := binary.LittleEndian.Uint32(src[8:])
+	x3 := binary.LittleEndian.Uint32(src[12:])
+	for r := range 32 {
+		k := &s.k[r]
+		x0, x1, x2, x3 = serpentS[r%8](x0^k[0], x1^k[1], x2^k[2], x3^k[3])
+		if r == 31 {
+			break
+		}
+		// The linear transformation.
+		x0 = bits.RotateLeft32(x0, 13)
+		x2 = bits.RotateLeft32(x2, 3)
+		x1 ^= x0 ^ x2
+		x3 ^= x2 ^ x0<<3
+		x1 = bits.RotateLeft32(x1, 1)
+		x3 = bits.RotateLeft32(x3, 7)
+		x0 ^= x1 ^ x3
+		x2 ^= x3 ^ x1<<7
+		x0 = bits.RotateLeft32(x0, 5)
+		x2 = bits.RotateLeft32(x2, 22)
+	}
+	k := &s.k[32]
+	_ = dst[15]
+	binary.LittleEndian.PutUint32(dst[0:], x0^k[0])
+	binary.LittleEndian.PutUint32(dst[4:], x1^k[1])
+	binary.LittleEndian.PutUint32(dst[8:], x2^k[2])
+	binary.LittleEndian.PutUint32(dst[12:], x3^k[3])
+}
+
+func (s *serpent) Decrypt(dst, src []byte) {
+	_ = src[15]
+	k := &s.k[32]
+	x0 := binary.LittleEndian.Uint32(src[0:]) ^ k[0]
+	x1 := binary.LittleEndian.Uint32(src[4:]) ^ k[1]
+	x2 := binary.LittleEndian.Uint32(src[8:]) ^ k[2]
+	x3 := binary.LittleEndian.Uint32(src[12:]) ^ k[3]
+	for r := 31; r >= 0; r-- {
+		if r < 31 {
+			// The inverse linear transformation.
+			x2 = bits.RotateLeft32(x2, -22)
+			x0 = bits.RotateLeft32(x0, -5)
+			x2 ^= x3 ^ x1<<7
+			x0 ^= x1 ^ x3
+			x3 = bits.RotateLeft32(x3, -7)
+			x1 = bits.RotateLeft32(x1, -1)
+			x3 ^= x2 ^ x0<<3
+			x1 ^= x0 ^ x2
+			x2 = bits.RotateLeft32(x2, -3)
+			x0 = bits.RotateLeft32(x0, -13)
+		}
+		x0, x1, x2, x3 = serpentInvS[r%8](x0, x1, x2, x3)
+		k := &s.k[r]
+		x0, x1, x2, x3 = x0^k[0], x1^k[1], x2^k[2], x3^k[3]
+	}
+	_ = dst[15]
+	binary.LittleEndian.PutUint32(dst[0:], x0)
+	binary.LittleEndian.PutUint32(dst[4:], x1)
+	binary.LittleEndian.PutUint32(dst[8:], x2)
+	binary.LittleEndian.PutUint32(dst[12:], x3)
+}
+
+type serpentSBox func(x0, x1, x2, x3 uint32) (y0, y1, y2, y3 uint32)
+
+var (
+	serpentS    = [8]serpentSBox{serpentS0, serpentS1, serpentS2, serpentS3, serpentS4, serpentS5, serpentS6, serpentS7}
+	serpentInvS = [8]serpentSBox{serpentInvS0, serpentInvS1, serpentInvS2, serpentInvS3, serpentInvS4, serpentInvS5, serpentInvS6, serpentInvS7}
+)
