@@ -6,40 +6,30 @@ import (
 	"math/bits"
 )
 
-// rijndael is Rijndael (Daemen and Rijmen) with a block of 4, 6 or 8 32-bit
-// columns and a key of 4, 6 or 8 words. With 4-word blocks it is AES, which
-// crypto/aes does better; this type exists for libmcrypt's Rijndael-192 and
+//go:generate go run rijndael_gen.go
+
+// rijndael is Rijndael (Daemen and Rijmen) with a block of 6 or 8 32-bit
+// columns and a key of 4, 6 or 8 words: libmcrypt's Rijndael-192 and
 // Rijndael-256 (nsca methods 15 and 16), whose blocks are 192 and 256 bits
-// wide. Bytes map to the state column by column, as in the specification.
+// wide. (With 4-column blocks Rijndael is AES, for which crypto/aes serves
+// method 14.) Bytes map to the state column by column, as in the
+// specification, and libmcrypt follows it. The rounds are unrolled by
+// rijndael_gen.go (rijndael_rounds.go).
 type rijndael struct {
 	nb, nr int
 	enc    []uint32 // round keys, nb words per round
 	dec    []uint32 // the same for the equivalent inverse cipher
-	// fwd[j] and inv[j] are the columns rows 1 to 3 of column j come from
-	// after ShiftRows and InvShiftRows.
-	fwd, inv [8][3]uint8
 }
 
 func newRijndael(key []byte, blockSize int) (*rijndael, error) {
 	nb, nk := blockSize/4, len(key)/4
-	if blockSize != 16 && blockSize != 24 && blockSize != 32 {
-		return nil, fmt.Errorf("rijndael: block of %d bytes, want 16, 24 or 32", blockSize)
+	if blockSize != 24 && blockSize != 32 {
+		return nil, fmt.Errorf("rijndael: block of %d bytes, want 24 or 32", blockSize)
 	}
 	if len(key) != 16 && len(key) != 24 && len(key) != 32 {
 		return nil, fmt.Errorf("rijndael: key of %d bytes, want 16, 24 or 32", len(key))
 	}
 	c := &rijndael{nb: nb, nr: max(nb, nk) + 6}
-	// Row r shifts left by c1, c2, c3 (r = 1, 2, 3); 256-bit blocks shift more.
-	shifts := [3]int{1, 2, 3}
-	if nb == 8 {
-		shifts = [3]int{1, 3, 4}
-	}
-	for j := range nb {
-		for r, s := range shifts {
-			c.fwd[j][r] = uint8((j + s) % nb)
-			c.inv[j][r] = uint8((j - s + nb) % nb)
-		}
-	}
 	n := nb * (c.nr + 1)
 	c.enc = make([]uint32, n)
 	for i := range nk {
@@ -75,38 +65,31 @@ func newRijndael(key []byte, blockSize int) (*rijndael, error) {
 
 func (c *rijndael) BlockSize() int { return 4 * c.nb }
 
-func (c *rijndael) Encrypt(dst, src []byte) {
-	c.crypt(dst, src, c.enc, &c.fwd, &rijTe, &rijSBox)
-}
+func (c *rijndael) Encrypt(dst, src []byte) { c.crypt(dst, src, c.enc, &rijTe, &rijSBox, true) }
 
-func (c *rijndael) Decrypt(dst, src []byte) {
-	c.crypt(dst, src, c.dec, &c.inv, &rijTd, &rijInvSBox)
-}
+func (c *rijndael) Decrypt(dst, src []byte) { c.crypt(dst, src, c.dec, &rijTd, &rijInvSBox, false) }
 
-// crypt runs the cipher or, with the inverse tables, the equivalent
-// inverse cipher: each full round is one table lookup per byte.
-func (c *rijndael) crypt(dst, src []byte, rk []uint32, from *[8][3]uint8, t *[4][256]uint32, sbox *[256]byte) {
-	nb := c.nb
-	_, _ = src[4*nb-1], dst[4*nb-1]
-	var a, b [8]uint32
-	for j := range nb {
-		a[j] = binary.LittleEndian.Uint32(src[4*j:]) ^ rk[j]
+// crypt runs the cipher (enc) or the equivalent inverse cipher, whose
+// round keys and tables the caller passes.
+func (c *rijndael) crypt(dst, src []byte, rk []uint32, t *[4][256]uint32, s *[256]byte, enc bool) {
+	var x [8]uint32
+	n := 4 * c.nb
+	_, _ = src[n-1], dst[n-1]
+	for j := range c.nb {
+		x[j] = binary.LittleEndian.Uint32(src[4*j:])
 	}
-	x, y := &a, &b
-	for r := 1; r < c.nr; r++ {
-		k := rk[r*nb:]
-		for j := range nb {
-			f := &from[j]
-			y[j] = k[j] ^ t[0][x[j]&0xff] ^ t[1][x[f[0]]>>8&0xff] ^ t[2][x[f[1]]>>16&0xff] ^ t[3][x[f[2]]>>24]
-		}
-		x, y = y, x
+	switch {
+	case c.nb == 6 && enc:
+		rijndaelEncrypt6((*[6]uint32)(x[:6]), rk, c.nr, t, s)
+	case c.nb == 6:
+		rijndaelDecrypt6((*[6]uint32)(x[:6]), rk, c.nr, t, s)
+	case enc:
+		rijndaelEncrypt8(&x, rk, c.nr, t, s)
+	default:
+		rijndaelDecrypt8(&x, rk, c.nr, t, s)
 	}
-	k := rk[c.nr*nb:]
-	for j := range nb {
-		f := &from[j]
-		v := uint32(sbox[x[j]&0xff]) | uint32(sbox[x[f[0]]>>8&0xff])<<8 |
-			uint32(sbox[x[f[1]]>>16&0xff])<<16 | uint32(sbox[x[f[2]]>>24])<<24
-		binary.LittleEndian.PutUint32(dst[4*j:], v^k[j])
+	for j := range c.nb {
+		binary.LittleEndian.PutUint32(dst[4*j:], x[j])
 	}
 }
 

@@ -8,7 +8,8 @@ import (
 
 //go:generate go run serpent_gen.go
 
-// serpent is Serpent (Anderson, Biham, Knudsen) in bitslice mode with the
+// serpent is Serpent (Anderson, Biham, Knudsen) in bitslice mode, its
+// rounds unrolled by serpent_gen.go (serpent_sbox.go), with the
 // byte order of the NESSIE test vectors: key and block read as
 // little-endian 32-bit words, the first word holding the lowest bits. That
 // is also the order of libmcrypt's Serpent (nsca method 20), so one type
@@ -34,10 +35,19 @@ func newSerpent(key []byte) (*serpent, error) {
 	}
 	s := new(serpent)
 	for i := range s.k {
-		p := w[8+4*i:]
-		// Round key i goes through S-box (3-i) mod 8.
-		k := &s.k[i]
-		k[0], k[1], k[2], k[3] = serpentS[(35-i)%8](p[0], p[1], p[2], p[3])
+		// Round key i goes through S-box (3-i) mod 8, bit position by bit
+		// position.
+		box := &serpentSBox[(35-i)%8]
+		for bit := range 32 {
+			var in uint8
+			for j := range 4 {
+				in |= uint8(w[8+4*i+j]>>bit&1) << j
+			}
+			out := box[in&15]
+			for j := range 4 {
+				s.k[i][j] |= uint32(out>>j&1) << bit
+			}
+		}
 	}
 	return s, nil
 }
@@ -50,24 +60,10 @@ func (s *serpent) Encrypt(dst, src []byte) {
 	x1 := binary.LittleEndian.Uint32(src[4:])
 	x2 := binary.LittleEndian.Uint32(src[8:])
 	x3 := binary.LittleEndian.Uint32(src[12:])
-	for r := range 32 {
-		k := &s.k[r]
-		x0, x1, x2, x3 = serpentS[r%8](x0^k[0], x1^k[1], x2^k[2], x3^k[3])
-		if r == 31 {
-			break
-		}
-		// The linear transformation.
-		x0 = bits.RotateLeft32(x0, 13)
-		x2 = bits.RotateLeft32(x2, 3)
-		x1 ^= x0 ^ x2
-		x3 ^= x2 ^ x0<<3
-		x1 = bits.RotateLeft32(x1, 1)
-		x3 = bits.RotateLeft32(x3, 7)
-		x0 ^= x1 ^ x3
-		x2 ^= x3 ^ x1<<7
-		x0 = bits.RotateLeft32(x0, 5)
-		x2 = bits.RotateLeft32(x2, 22)
-	}
+	x0, x1, x2, x3 = serpentEncrypt8(x0, x1, x2, x3, (*[8][4]uint32)(s.k[0:8]), true)
+	x0, x1, x2, x3 = serpentEncrypt8(x0, x1, x2, x3, (*[8][4]uint32)(s.k[8:16]), true)
+	x0, x1, x2, x3 = serpentEncrypt8(x0, x1, x2, x3, (*[8][4]uint32)(s.k[16:24]), true)
+	x0, x1, x2, x3 = serpentEncrypt8(x0, x1, x2, x3, (*[8][4]uint32)(s.k[24:32]), false)
 	k := &s.k[32]
 	_ = dst[15]
 	binary.LittleEndian.PutUint32(dst[0:], x0^k[0])
@@ -83,34 +79,13 @@ func (s *serpent) Decrypt(dst, src []byte) {
 	x1 := binary.LittleEndian.Uint32(src[4:]) ^ k[1]
 	x2 := binary.LittleEndian.Uint32(src[8:]) ^ k[2]
 	x3 := binary.LittleEndian.Uint32(src[12:]) ^ k[3]
-	for r := 31; r >= 0; r-- {
-		if r < 31 {
-			// The inverse linear transformation.
-			x2 = bits.RotateLeft32(x2, -22)
-			x0 = bits.RotateLeft32(x0, -5)
-			x2 ^= x3 ^ x1<<7
-			x0 ^= x1 ^ x3
-			x3 = bits.RotateLeft32(x3, -7)
-			x1 = bits.RotateLeft32(x1, -1)
-			x3 ^= x2 ^ x0<<3
-			x1 ^= x0 ^ x2
-			x2 = bits.RotateLeft32(x2, -3)
-			x0 = bits.RotateLeft32(x0, -13)
-		}
-		x0, x1, x2, x3 = serpentInvS[r%8](x0, x1, x2, x3)
-		k := &s.k[r]
-		x0, x1, x2, x3 = x0^k[0], x1^k[1], x2^k[2], x3^k[3]
-	}
+	x0, x1, x2, x3 = serpentDecrypt8(x0, x1, x2, x3, (*[8][4]uint32)(s.k[24:32]), false)
+	x0, x1, x2, x3 = serpentDecrypt8(x0, x1, x2, x3, (*[8][4]uint32)(s.k[16:24]), true)
+	x0, x1, x2, x3 = serpentDecrypt8(x0, x1, x2, x3, (*[8][4]uint32)(s.k[8:16]), true)
+	x0, x1, x2, x3 = serpentDecrypt8(x0, x1, x2, x3, (*[8][4]uint32)(s.k[0:8]), true)
 	_ = dst[15]
 	binary.LittleEndian.PutUint32(dst[0:], x0)
 	binary.LittleEndian.PutUint32(dst[4:], x1)
 	binary.LittleEndian.PutUint32(dst[8:], x2)
 	binary.LittleEndian.PutUint32(dst[12:], x3)
 }
-
-type serpentSBox func(x0, x1, x2, x3 uint32) (y0, y1, y2, y3 uint32)
-
-var (
-	serpentS    = [8]serpentSBox{serpentS0, serpentS1, serpentS2, serpentS3, serpentS4, serpentS5, serpentS6, serpentS7}
-	serpentInvS = [8]serpentSBox{serpentInvS0, serpentInvS1, serpentInvS2, serpentInvS3, serpentInvS4, serpentInvS5, serpentInvS6, serpentInvS7}
-)

@@ -2,278 +2,420 @@
 
 package nsca
 
-func serpentS0(x0, x1, x2, x3 uint32) (y0, y1, y2, y3 uint32) {
-	x01 := x1 & x0
-	x02 := x2 & x0
-	x12 := x2 & x1
-	x012 := x12 & x0
-	x03 := x3 & x0
-	x13 := x3 & x1
-	x23 := x3 & x2
-	x023 := x23 & x0
-	x123 := x23 & x1
-	y0 = ^(x0 ^ x01 ^ x2 ^ x02 ^ x12 ^ x012 ^ x3 ^ x023 ^ x123)
-	y1 = ^(x0 ^ x02 ^ x12 ^ x012 ^ x13 ^ x023 ^ x123)
-	y2 = x1 ^ x01 ^ x02 ^ x012 ^ x3 ^ x13 ^ x123
-	y3 = x0 ^ x1 ^ x2 ^ x3 ^ x03
-	return
+import "math/bits"
+
+// serpentSBox are the specification's S-boxes, input nibble to output.
+var serpentSBox = [8][16]uint8{
+	{3, 8, 15, 1, 10, 6, 5, 11, 14, 13, 4, 2, 7, 0, 9, 12},
+	{15, 12, 2, 7, 9, 0, 5, 10, 1, 11, 14, 8, 6, 13, 3, 4},
+	{8, 6, 7, 9, 3, 12, 10, 15, 13, 1, 14, 4, 0, 11, 5, 2},
+	{0, 15, 11, 8, 12, 9, 6, 3, 13, 1, 2, 4, 10, 7, 5, 14},
+	{1, 15, 8, 3, 12, 0, 11, 6, 2, 5, 4, 10, 9, 14, 7, 13},
+	{15, 5, 2, 11, 4, 10, 9, 12, 0, 3, 14, 8, 13, 6, 7, 1},
+	{7, 2, 12, 5, 8, 4, 6, 11, 14, 9, 1, 15, 13, 3, 10, 0},
+	{1, 13, 15, 0, 14, 8, 2, 11, 7, 4, 12, 10, 9, 3, 5, 6},
 }
 
-func serpentInvS0(x0, x1, x2, x3 uint32) (y0, y1, y2, y3 uint32) {
-	x01 := x1 & x0
-	x02 := x2 & x0
-	x12 := x2 & x1
-	x03 := x3 & x0
-	x13 := x3 & x1
-	x013 := x13 & x0
-	x23 := x3 & x2
-	x023 := x23 & x0
-	x123 := x23 & x1
-	y0 = ^(x01 ^ x2 ^ x12 ^ x03 ^ x13 ^ x013 ^ x23 ^ x023 ^ x123)
-	y1 = x0 ^ x1 ^ x2 ^ x02 ^ x13 ^ x023 ^ x123
-	y2 = ^(x0 ^ x1 ^ x01 ^ x2 ^ x3)
-	y3 = ^(x0 ^ x12 ^ x3 ^ x013 ^ x23 ^ x023 ^ x123)
-	return
+// serpentEncrypt8 runs rounds 8g to 8g+7 with their keys k: key mixing,
+// S-boxes S0 to S7, and the linear transformation after each, except after
+// the last round of all (lt false).
+func serpentEncrypt8(x0, x1, x2, x3 uint32, k *[8][4]uint32, lt bool) (uint32, uint32, uint32, uint32) {
+	// round 0 mod 8
+	x0, x1, x2, x3 = x0^k[0][0], x1^k[0][1], x2^k[0][2], x3^k[0][3]
+	{
+		m01 := x1 & x0
+		m02 := x2 & x0
+		m12 := x2 & x1
+		m012 := m12 & x0
+		m03 := x3 & x0
+		m13 := x3 & x1
+		m23 := x3 & x2
+		m023 := m23 & x0
+		m123 := m23 & x1
+		x0, x1, x2, x3 = ^(x0 ^ m01 ^ x2 ^ m02 ^ m12 ^ m012 ^ x3 ^ m023 ^ m123), ^(x0 ^ m02 ^ m12 ^ m012 ^ m13 ^ m023 ^ m123), x1^m01^m02^m012^x3^m13^m123, x0^x1^x2^x3^m03
+	}
+	x0 = bits.RotateLeft32(x0, 13)
+	x2 = bits.RotateLeft32(x2, 3)
+	x1 ^= x0 ^ x2
+	x3 ^= x2 ^ x0<<3
+	x1 = bits.RotateLeft32(x1, 1)
+	x3 = bits.RotateLeft32(x3, 7)
+	x0 ^= x1 ^ x3
+	x2 ^= x3 ^ x1<<7
+	x0 = bits.RotateLeft32(x0, 5)
+	x2 = bits.RotateLeft32(x2, 22)
+	// round 1 mod 8
+	x0, x1, x2, x3 = x0^k[1][0], x1^k[1][1], x2^k[1][2], x3^k[1][3]
+	{
+		m01 := x1 & x0
+		m02 := x2 & x0
+		m12 := x2 & x1
+		m03 := x3 & x0
+		m13 := x3 & x1
+		m013 := m13 & x0
+		m23 := x3 & x2
+		m023 := m23 & x0
+		m123 := m23 & x1
+		x0, x1, x2, x3 = ^(x0 ^ x1 ^ m12 ^ m03 ^ m23 ^ m023 ^ m123), ^(x0 ^ m01 ^ x2 ^ m02 ^ x3 ^ m13 ^ m013 ^ m023 ^ m123), ^(x1 ^ m01 ^ x2 ^ x3), ^(x1 ^ m02 ^ x3 ^ m03 ^ m013 ^ m023 ^ m123)
+	}
+	x0 = bits.RotateLeft32(x0, 13)
+	x2 = bits.RotateLeft32(x2, 3)
+	x1 ^= x0 ^ x2
+	x3 ^= x2 ^ x0<<3
+	x1 = bits.RotateLeft32(x1, 1)
+	x3 = bits.RotateLeft32(x3, 7)
+	x0 ^= x1 ^ x3
+	x2 ^= x3 ^ x1<<7
+	x0 = bits.RotateLeft32(x0, 5)
+	x2 = bits.RotateLeft32(x2, 22)
+	// round 2 mod 8
+	x0, x1, x2, x3 = x0^k[2][0], x1^k[2][1], x2^k[2][2], x3^k[2][3]
+	{
+		m02 := x2 & x0
+		m12 := x2 & x1
+		m012 := m12 & x0
+		m03 := x3 & x0
+		m13 := x3 & x1
+		m013 := m13 & x0
+		m23 := x3 & x2
+		m023 := m23 & x0
+		x0, x1, x2, x3 = x1^x2^m02^x3, x0^x1^x2^m12^m012^m03^m013^m23^m023, x0^x1^m12^x3^m13^m013^m23^m023, ^(x0 ^ x1 ^ x2 ^ m012 ^ m13)
+	}
+	x0 = bits.RotateLeft32(x0, 13)
+	x2 = bits.RotateLeft32(x2, 3)
+	x1 ^= x0 ^ x2
+	x3 ^= x2 ^ x0<<3
+	x1 = bits.RotateLeft32(x1, 1)
+	x3 = bits.RotateLeft32(x3, 7)
+	x0 ^= x1 ^ x3
+	x2 ^= x3 ^ x1<<7
+	x0 = bits.RotateLeft32(x0, 5)
+	x2 = bits.RotateLeft32(x2, 22)
+	// round 3 mod 8
+	x0, x1, x2, x3 = x0^k[3][0], x1^k[3][1], x2^k[3][2], x3^k[3][3]
+	{
+		m01 := x1 & x0
+		m02 := x2 & x0
+		m12 := x2 & x1
+		m012 := m12 & x0
+		m03 := x3 & x0
+		m13 := x3 & x1
+		m013 := m13 & x0
+		m23 := x3 & x2
+		m023 := m23 & x0
+		m123 := m23 & x1
+		x0, x1, x2, x3 = x0^x1^m12^x3^m03^m23^m023^m123, x0^x1^m02^m03^m013^m23^m023, x0^m01^x2^m012^x3^m13^m013, x0^x1^m01^x2^m02^m012^x3^m23^m023
+	}
+	x0 = bits.RotateLeft32(x0, 13)
+	x2 = bits.RotateLeft32(x2, 3)
+	x1 ^= x0 ^ x2
+	x3 ^= x2 ^ x0<<3
+	x1 = bits.RotateLeft32(x1, 1)
+	x3 = bits.RotateLeft32(x3, 7)
+	x0 ^= x1 ^ x3
+	x2 ^= x3 ^ x1<<7
+	x0 = bits.RotateLeft32(x0, 5)
+	x2 = bits.RotateLeft32(x2, 22)
+	// round 4 mod 8
+	x0, x1, x2, x3 = x0^k[4][0], x1^k[4][1], x2^k[4][2], x3^k[4][3]
+	{
+		m01 := x1 & x0
+		m02 := x2 & x0
+		m12 := x2 & x1
+		m012 := m12 & x0
+		m03 := x3 & x0
+		m13 := x3 & x1
+		m013 := m13 & x0
+		m23 := x3 & x2
+		m023 := m23 & x0
+		m123 := m23 & x1
+		x0, x1, x2, x3 = ^(x1 ^ m01 ^ x2 ^ x3 ^ m03 ^ m13), x0^m02^m12^x3^m13^m23^m023^m123, x0^m01^x2^m12^m012^m13^m013^m23^m123, x0^x1^x2^m12^m03^m13^m013
+	}
+	x0 = bits.RotateLeft32(x0, 13)
+	x2 = bits.RotateLeft32(x2, 3)
+	x1 ^= x0 ^ x2
+	x3 ^= x2 ^ x0<<3
+	x1 = bits.RotateLeft32(x1, 1)
+	x3 = bits.RotateLeft32(x3, 7)
+	x0 ^= x1 ^ x3
+	x2 ^= x3 ^ x1<<7
+	x0 = bits.RotateLeft32(x0, 5)
+	x2 = bits.RotateLeft32(x2, 22)
+	// round 5 mod 8
+	x0, x1, x2, x3 = x0^k[5][0], x1^k[5][1], x2^k[5][2], x3^k[5][3]
+	{
+		m01 := x1 & x0
+		m02 := x2 & x0
+		m12 := x2 & x1
+		m012 := m12 & x0
+		m03 := x3 & x0
+		m13 := x3 & x1
+		m013 := m13 & x0
+		m23 := x3 & x2
+		m023 := m23 & x0
+		m123 := m23 & x1
+		x0, x1, x2, x3 = ^(x1 ^ m01 ^ x2 ^ x3 ^ m03 ^ m13), ^(x0 ^ m01 ^ x2 ^ x3 ^ m13 ^ m013 ^ m23), ^(x1 ^ m02 ^ x3 ^ m013 ^ m23 ^ m023 ^ m123), ^(x0 ^ x1 ^ x2 ^ m012 ^ x3 ^ m03 ^ m023)
+	}
+	x0 = bits.RotateLeft32(x0, 13)
+	x2 = bits.RotateLeft32(x2, 3)
+	x1 ^= x0 ^ x2
+	x3 ^= x2 ^ x0<<3
+	x1 = bits.RotateLeft32(x1, 1)
+	x3 = bits.RotateLeft32(x3, 7)
+	x0 ^= x1 ^ x3
+	x2 ^= x3 ^ x1<<7
+	x0 = bits.RotateLeft32(x0, 5)
+	x2 = bits.RotateLeft32(x2, 22)
+	// round 6 mod 8
+	x0, x1, x2, x3 = x0^k[6][0], x1^k[6][1], x2^k[6][2], x3^k[6][3]
+	{
+		m01 := x1 & x0
+		m02 := x2 & x0
+		m12 := x2 & x1
+		m012 := m12 & x0
+		m03 := x3 & x0
+		m13 := x3 & x1
+		m013 := m13 & x0
+		m23 := x3 & x2
+		m123 := m23 & x1
+		x0, x1, x2, x3 = ^(x0 ^ x1 ^ x2 ^ m02 ^ m12 ^ m012 ^ x3 ^ m013 ^ m123), ^(x1 ^ x2 ^ m03), ^(x0 ^ m01 ^ x2 ^ m12 ^ m012 ^ m13 ^ m013 ^ m23 ^ m123), x1^m01^x2^m02^m012^x3^m23^m123
+	}
+	x0 = bits.RotateLeft32(x0, 13)
+	x2 = bits.RotateLeft32(x2, 3)
+	x1 ^= x0 ^ x2
+	x3 ^= x2 ^ x0<<3
+	x1 = bits.RotateLeft32(x1, 1)
+	x3 = bits.RotateLeft32(x3, 7)
+	x0 ^= x1 ^ x3
+	x2 ^= x3 ^ x1<<7
+	x0 = bits.RotateLeft32(x0, 5)
+	x2 = bits.RotateLeft32(x2, 22)
+	// round 7 mod 8
+	x0, x1, x2, x3 = x0^k[7][0], x1^k[7][1], x2^k[7][2], x3^k[7][3]
+	{
+		m01 := x1 & x0
+		m02 := x2 & x0
+		m12 := x2 & x1
+		m012 := m12 & x0
+		m03 := x3 & x0
+		m13 := x3 & x1
+		m013 := m13 & x0
+		m23 := x3 & x2
+		m023 := m23 & x0
+		m123 := m23 & x1
+		x0, x1, x2, x3 = ^(m01 ^ x2 ^ m03 ^ m13 ^ m23 ^ m023 ^ m123), x1^m01^x2^m02^m12^x3^m03^m013^m023, x0^x1^x2^m012^x3^m03^m13^m013^m123, x0^x1^x2^m02^m012^m03
+	}
+	if lt {
+		x0 = bits.RotateLeft32(x0, 13)
+		x2 = bits.RotateLeft32(x2, 3)
+		x1 ^= x0 ^ x2
+		x3 ^= x2 ^ x0<<3
+		x1 = bits.RotateLeft32(x1, 1)
+		x3 = bits.RotateLeft32(x3, 7)
+		x0 ^= x1 ^ x3
+		x2 ^= x3 ^ x1<<7
+		x0 = bits.RotateLeft32(x0, 5)
+		x2 = bits.RotateLeft32(x2, 22)
+	}
+	return x0, x1, x2, x3
 }
 
-func serpentS1(x0, x1, x2, x3 uint32) (y0, y1, y2, y3 uint32) {
-	x01 := x1 & x0
-	x02 := x2 & x0
-	x12 := x2 & x1
-	x03 := x3 & x0
-	x13 := x3 & x1
-	x013 := x13 & x0
-	x23 := x3 & x2
-	x023 := x23 & x0
-	x123 := x23 & x1
-	y0 = ^(x0 ^ x1 ^ x12 ^ x03 ^ x23 ^ x023 ^ x123)
-	y1 = ^(x0 ^ x01 ^ x2 ^ x02 ^ x3 ^ x13 ^ x013 ^ x023 ^ x123)
-	y2 = ^(x1 ^ x01 ^ x2 ^ x3)
-	y3 = ^(x1 ^ x02 ^ x3 ^ x03 ^ x013 ^ x023 ^ x123)
-	return
-}
-
-func serpentInvS1(x0, x1, x2, x3 uint32) (y0, y1, y2, y3 uint32) {
-	x01 := x1 & x0
-	x02 := x2 & x0
-	x12 := x2 & x1
-	x012 := x12 & x0
-	x03 := x3 & x0
-	x13 := x3 & x1
-	x23 := x3 & x2
-	x023 := x23 & x0
-	x123 := x23 & x1
-	y0 = ^(x0 ^ x1 ^ x01 ^ x012 ^ x13 ^ x023 ^ x123)
-	y1 = x1 ^ x2 ^ x012 ^ x3 ^ x03 ^ x13 ^ x023 ^ x123
-	y2 = ^(x0 ^ x1 ^ x02 ^ x12 ^ x012 ^ x3 ^ x023)
-	y3 = x0 ^ x2 ^ x3 ^ x13
-	return
-}
-
-func serpentS2(x0, x1, x2, x3 uint32) (y0, y1, y2, y3 uint32) {
-	x02 := x2 & x0
-	x12 := x2 & x1
-	x012 := x12 & x0
-	x03 := x3 & x0
-	x13 := x3 & x1
-	x013 := x13 & x0
-	x23 := x3 & x2
-	x023 := x23 & x0
-	y0 = x1 ^ x2 ^ x02 ^ x3
-	y1 = x0 ^ x1 ^ x2 ^ x12 ^ x012 ^ x03 ^ x013 ^ x23 ^ x023
-	y2 = x0 ^ x1 ^ x12 ^ x3 ^ x13 ^ x013 ^ x23 ^ x023
-	y3 = ^(x0 ^ x1 ^ x2 ^ x012 ^ x13)
-	return
-}
-
-func serpentInvS2(x0, x1, x2, x3 uint32) (y0, y1, y2, y3 uint32) {
-	x01 := x1 & x0
-	x12 := x2 & x1
-	x012 := x12 & x0
-	x03 := x3 & x0
-	x13 := x3 & x1
-	x013 := x13 & x0
-	x23 := x3 & x2
-	x023 := x23 & x0
-	y0 = x0 ^ x1 ^ x2 ^ x12 ^ x13
-	y1 = x1 ^ x01 ^ x2 ^ x03 ^ x013 ^ x23 ^ x023
-	y2 = ^(x0 ^ x01 ^ x2 ^ x3 ^ x03 ^ x13 ^ x013 ^ x023)
-	y3 = ^(x01 ^ x12 ^ x012 ^ x3 ^ x023)
-	return
-}
-
-func serpentS3(x0, x1, x2, x3 uint32) (y0, y1, y2, y3 uint32) {
-	x01 := x1 & x0
-	x02 := x2 & x0
-	x12 := x2 & x1
-	x012 := x12 & x0
-	x03 := x3 & x0
-	x13 := x3 & x1
-	x013 := x13 & x0
-	x23 := x3 & x2
-	x023 := x23 & x0
-	x123 := x23 & x1
-	y0 = x0 ^ x1 ^ x12 ^ x3 ^ x03 ^ x23 ^ x023 ^ x123
-	y1 = x0 ^ x1 ^ x02 ^ x03 ^ x013 ^ x23 ^ x023
-	y2 = x0 ^ x01 ^ x2 ^ x012 ^ x3 ^ x13 ^ x013
-	y3 = x0 ^ x1 ^ x01 ^ x2 ^ x02 ^ x012 ^ x3 ^ x23 ^ x023
-	return
-}
-
-func serpentInvS3(x0, x1, x2, x3 uint32) (y0, y1, y2, y3 uint32) {
-	x01 := x1 & x0
-	x02 := x2 & x0
-	x12 := x2 & x1
-	x012 := x12 & x0
-	x03 := x3 & x0
-	x13 := x3 & x1
-	x013 := x13 & x0
-	x23 := x3 & x2
-	x023 := x23 & x0
-	x123 := x23 & x1
-	y0 = x0 ^ x2 ^ x12 ^ x3 ^ x03 ^ x13 ^ x123
-	y1 = x1 ^ x2 ^ x12 ^ x012 ^ x3 ^ x03 ^ x023 ^ x123
-	y2 = x01 ^ x02 ^ x12 ^ x03 ^ x13 ^ x013 ^ x23 ^ x023
-	y3 = x0 ^ x1 ^ x2 ^ x02 ^ x012 ^ x03 ^ x013 ^ x23
-	return
-}
-
-func serpentS4(x0, x1, x2, x3 uint32) (y0, y1, y2, y3 uint32) {
-	x01 := x1 & x0
-	x02 := x2 & x0
-	x12 := x2 & x1
-	x012 := x12 & x0
-	x03 := x3 & x0
-	x13 := x3 & x1
-	x013 := x13 & x0
-	x23 := x3 & x2
-	x023 := x23 & x0
-	x123 := x23 & x1
-	y0 = ^(x1 ^ x01 ^ x2 ^ x3 ^ x03 ^ x13)
-	y1 = x0 ^ x02 ^ x12 ^ x3 ^ x13 ^ x23 ^ x023 ^ x123
-	y2 = x0 ^ x01 ^ x2 ^ x12 ^ x012 ^ x13 ^ x013 ^ x23 ^ x123
-	y3 = x0 ^ x1 ^ x2 ^ x12 ^ x03 ^ x13 ^ x013
-	return
-}
-
-func serpentInvS4(x0, x1, x2, x3 uint32) (y0, y1, y2, y3 uint32) {
-	x01 := x1 & x0
-	x02 := x2 & x0
-	x12 := x2 & x1
-	x012 := x12 & x0
-	x03 := x3 & x0
-	x13 := x3 & x1
-	x013 := x13 & x0
-	x23 := x3 & x2
-	x023 := x23 & x0
-	y0 = ^(x0 ^ x1 ^ x2 ^ x3 ^ x03 ^ x013 ^ x23 ^ x023)
-	y1 = x01 ^ x2 ^ x02 ^ x3 ^ x03 ^ x023
-	y2 = ^(x0 ^ x1 ^ x01 ^ x2 ^ x02 ^ x012 ^ x3 ^ x13 ^ x013)
-	y3 = x1 ^ x01 ^ x2 ^ x03 ^ x013 ^ x23
-	return
-}
-
-func serpentS5(x0, x1, x2, x3 uint32) (y0, y1, y2, y3 uint32) {
-	x01 := x1 & x0
-	x02 := x2 & x0
-	x12 := x2 & x1
-	x012 := x12 & x0
-	x03 := x3 & x0
-	x13 := x3 & x1
-	x013 := x13 & x0
-	x23 := x3 & x2
-	x023 := x23 & x0
-	x123 := x23 & x1
-	y0 = ^(x1 ^ x01 ^ x2 ^ x3 ^ x03 ^ x13)
-	y1 = ^(x0 ^ x01 ^ x2 ^ x3 ^ x13 ^ x013 ^ x23)
-	y2 = ^(x1 ^ x02 ^ x3 ^ x013 ^ x23 ^ x023 ^ x123)
-	y3 = ^(x0 ^ x1 ^ x2 ^ x012 ^ x3 ^ x03 ^ x023)
-	return
-}
-
-func serpentInvS5(x0, x1, x2, x3 uint32) (y0, y1, y2, y3 uint32) {
-	x01 := x1 & x0
-	x02 := x2 & x0
-	x12 := x2 & x1
-	x012 := x12 & x0
-	x03 := x3 & x0
-	x13 := x3 & x1
-	x013 := x13 & x0
-	x23 := x3 & x2
-	x023 := x23 & x0
-	y0 = x0 ^ x12 ^ x3 ^ x013
-	y1 = x0 ^ x1 ^ x02 ^ x12 ^ x012 ^ x3 ^ x03 ^ x013
-	y2 = x0 ^ x01 ^ x2 ^ x13 ^ x013 ^ x023
-	y3 = ^(x1 ^ x01 ^ x2 ^ x012 ^ x03)
-	return
-}
-
-func serpentS6(x0, x1, x2, x3 uint32) (y0, y1, y2, y3 uint32) {
-	x01 := x1 & x0
-	x02 := x2 & x0
-	x12 := x2 & x1
-	x012 := x12 & x0
-	x03 := x3 & x0
-	x13 := x3 & x1
-	x013 := x13 & x0
-	x23 := x3 & x2
-	x123 := x23 & x1
-	y0 = ^(x0 ^ x1 ^ x2 ^ x02 ^ x12 ^ x012 ^ x3 ^ x013 ^ x123)
-	y1 = ^(x1 ^ x2 ^ x03)
-	y2 = ^(x0 ^ x01 ^ x2 ^ x12 ^ x012 ^ x13 ^ x013 ^ x23 ^ x123)
-	y3 = x1 ^ x01 ^ x2 ^ x02 ^ x012 ^ x3 ^ x23 ^ x123
-	return
-}
-
-func serpentInvS6(x0, x1, x2, x3 uint32) (y0, y1, y2, y3 uint32) {
-	x01 := x1 & x0
-	x02 := x2 & x0
-	x12 := x2 & x1
-	x012 := x12 & x0
-	x03 := x3 & x0
-	x13 := x3 & x1
-	x013 := x13 & x0
-	x23 := x3 & x2
-	x123 := x23 & x1
-	y0 = ^(x0 ^ x01 ^ x02 ^ x12 ^ x012 ^ x3 ^ x013 ^ x123)
-	y1 = ^(x1 ^ x2 ^ x02 ^ x3)
-	y2 = ^(x0 ^ x1 ^ x12 ^ x13 ^ x013 ^ x23 ^ x123)
-	y3 = ^(x1 ^ x01 ^ x2 ^ x12 ^ x012 ^ x3 ^ x03 ^ x013 ^ x23 ^ x123)
-	return
-}
-
-func serpentS7(x0, x1, x2, x3 uint32) (y0, y1, y2, y3 uint32) {
-	x01 := x1 & x0
-	x02 := x2 & x0
-	x12 := x2 & x1
-	x012 := x12 & x0
-	x03 := x3 & x0
-	x13 := x3 & x1
-	x013 := x13 & x0
-	x23 := x3 & x2
-	x023 := x23 & x0
-	x123 := x23 & x1
-	y0 = ^(x01 ^ x2 ^ x03 ^ x13 ^ x23 ^ x023 ^ x123)
-	y1 = x1 ^ x01 ^ x2 ^ x02 ^ x12 ^ x3 ^ x03 ^ x013 ^ x023
-	y2 = x0 ^ x1 ^ x2 ^ x012 ^ x3 ^ x03 ^ x13 ^ x013 ^ x123
-	y3 = x0 ^ x1 ^ x2 ^ x02 ^ x012 ^ x03
-	return
-}
-
-func serpentInvS7(x0, x1, x2, x3 uint32) (y0, y1, y2, y3 uint32) {
-	x01 := x1 & x0
-	x02 := x2 & x0
-	x12 := x2 & x1
-	x012 := x12 & x0
-	x03 := x3 & x0
-	x13 := x3 & x1
-	x013 := x13 & x0
-	x23 := x3 & x2
-	x023 := x23 & x0
-	x123 := x23 & x1
-	y0 = ^(x0 ^ x1 ^ x12 ^ x13 ^ x013 ^ x23 ^ x123)
-	y1 = ^(x0 ^ x2 ^ x12 ^ x3 ^ x03 ^ x13 ^ x023 ^ x123)
-	y2 = x1 ^ x02 ^ x3 ^ x013 ^ x23 ^ x023
-	y3 = x01 ^ x2 ^ x012 ^ x03 ^ x13 ^ x013
-	return
+// serpentDecrypt8 undoes serpentEncrypt8 (ilt false undoes lt false).
+func serpentDecrypt8(x0, x1, x2, x3 uint32, k *[8][4]uint32, ilt bool) (uint32, uint32, uint32, uint32) {
+	// round 7 mod 8
+	if ilt {
+		x2 = bits.RotateLeft32(x2, -22)
+		x0 = bits.RotateLeft32(x0, -5)
+		x2 ^= x3 ^ x1<<7
+		x0 ^= x1 ^ x3
+		x3 = bits.RotateLeft32(x3, -7)
+		x1 = bits.RotateLeft32(x1, -1)
+		x3 ^= x2 ^ x0<<3
+		x1 ^= x0 ^ x2
+		x2 = bits.RotateLeft32(x2, -3)
+		x0 = bits.RotateLeft32(x0, -13)
+	}
+	{
+		m01 := x1 & x0
+		m02 := x2 & x0
+		m12 := x2 & x1
+		m012 := m12 & x0
+		m03 := x3 & x0
+		m13 := x3 & x1
+		m013 := m13 & x0
+		m23 := x3 & x2
+		m023 := m23 & x0
+		m123 := m23 & x1
+		x0, x1, x2, x3 = ^(x0 ^ x1 ^ m12 ^ m13 ^ m013 ^ m23 ^ m123), ^(x0 ^ x2 ^ m12 ^ x3 ^ m03 ^ m13 ^ m023 ^ m123), x1^m02^x3^m013^m23^m023, m01^x2^m012^m03^m13^m013
+	}
+	x0, x1, x2, x3 = x0^k[7][0], x1^k[7][1], x2^k[7][2], x3^k[7][3]
+	// round 6 mod 8
+	x2 = bits.RotateLeft32(x2, -22)
+	x0 = bits.RotateLeft32(x0, -5)
+	x2 ^= x3 ^ x1<<7
+	x0 ^= x1 ^ x3
+	x3 = bits.RotateLeft32(x3, -7)
+	x1 = bits.RotateLeft32(x1, -1)
+	x3 ^= x2 ^ x0<<3
+	x1 ^= x0 ^ x2
+	x2 = bits.RotateLeft32(x2, -3)
+	x0 = bits.RotateLeft32(x0, -13)
+	{
+		m01 := x1 & x0
+		m02 := x2 & x0
+		m12 := x2 & x1
+		m012 := m12 & x0
+		m03 := x3 & x0
+		m13 := x3 & x1
+		m013 := m13 & x0
+		m23 := x3 & x2
+		m123 := m23 & x1
+		x0, x1, x2, x3 = ^(x0 ^ m01 ^ m02 ^ m12 ^ m012 ^ x3 ^ m013 ^ m123), ^(x1 ^ x2 ^ m02 ^ x3), ^(x0 ^ x1 ^ m12 ^ m13 ^ m013 ^ m23 ^ m123), ^(x1 ^ m01 ^ x2 ^ m12 ^ m012 ^ x3 ^ m03 ^ m013 ^ m23 ^ m123)
+	}
+	x0, x1, x2, x3 = x0^k[6][0], x1^k[6][1], x2^k[6][2], x3^k[6][3]
+	// round 5 mod 8
+	x2 = bits.RotateLeft32(x2, -22)
+	x0 = bits.RotateLeft32(x0, -5)
+	x2 ^= x3 ^ x1<<7
+	x0 ^= x1 ^ x3
+	x3 = bits.RotateLeft32(x3, -7)
+	x1 = bits.RotateLeft32(x1, -1)
+	x3 ^= x2 ^ x0<<3
+	x1 ^= x0 ^ x2
+	x2 = bits.RotateLeft32(x2, -3)
+	x0 = bits.RotateLeft32(x0, -13)
+	{
+		m01 := x1 & x0
+		m02 := x2 & x0
+		m12 := x2 & x1
+		m012 := m12 & x0
+		m03 := x3 & x0
+		m13 := x3 & x1
+		m013 := m13 & x0
+		m23 := x3 & x2
+		m023 := m23 & x0
+		x0, x1, x2, x3 = x0^m12^x3^m013, x0^x1^m02^m12^m012^x3^m03^m013, x0^m01^x2^m13^m013^m023, ^(x1 ^ m01 ^ x2 ^ m012 ^ m03)
+	}
+	x0, x1, x2, x3 = x0^k[5][0], x1^k[5][1], x2^k[5][2], x3^k[5][3]
+	// round 4 mod 8
+	x2 = bits.RotateLeft32(x2, -22)
+	x0 = bits.RotateLeft32(x0, -5)
+	x2 ^= x3 ^ x1<<7
+	x0 ^= x1 ^ x3
+	x3 = bits.RotateLeft32(x3, -7)
+	x1 = bits.RotateLeft32(x1, -1)
+	x3 ^= x2 ^ x0<<3
+	x1 ^= x0 ^ x2
+	x2 = bits.RotateLeft32(x2, -3)
+	x0 = bits.RotateLeft32(x0, -13)
+	{
+		m01 := x1 & x0
+		m02 := x2 & x0
+		m12 := x2 & x1
+		m012 := m12 & x0
+		m03 := x3 & x0
+		m13 := x3 & x1
+		m013 := m13 & x0
+		m23 := x3 & x2
+		m023 := m23 & x0
+		x0, x1, x2, x3 = ^(x0 ^ x1 ^ x2 ^ x3 ^ m03 ^ m013 ^ m23 ^ m023), m01^x2^m02^x3^m03^m023, ^(x0 ^ x1 ^ m01 ^ x2 ^ m02 ^ m012 ^ x3 ^ m13 ^ m013), x1^m01^x2^m03^m013^m23
+	}
+	x0, x1, x2, x3 = x0^k[4][0], x1^k[4][1], x2^k[4][2], x3^k[4][3]
+	// round 3 mod 8
+	x2 = bits.RotateLeft32(x2, -22)
+	x0 = bits.RotateLeft32(x0, -5)
+	x2 ^= x3 ^ x1<<7
+	x0 ^= x1 ^ x3
+	x3 = bits.RotateLeft32(x3, -7)
+	x1 = bits.RotateLeft32(x1, -1)
+	x3 ^= x2 ^ x0<<3
+	x1 ^= x0 ^ x2
+	x2 = bits.RotateLeft32(x2, -3)
+	x0 = bits.RotateLeft32(x0, -13)
+	{
+		m01 := x1 & x0
+		m02 := x2 & x0
+		m12 := x2 & x1
+		m012 := m12 & x0
+		m03 := x3 & x0
+		m13 := x3 & x1
+		m013 := m13 & x0
+		m23 := x3 & x2
+		m023 := m23 & x0
+		m123 := m23 & x1
+		x0, x1, x2, x3 = x0^x2^m12^x3^m03^m13^m123, x1^x2^m12^m012^x3^m03^m023^m123, m01^m02^m12^m03^m13^m013^m23^m023, x0^x1^x2^m02^m012^m03^m013^m23
+	}
+	x0, x1, x2, x3 = x0^k[3][0], x1^k[3][1], x2^k[3][2], x3^k[3][3]
+	// round 2 mod 8
+	x2 = bits.RotateLeft32(x2, -22)
+	x0 = bits.RotateLeft32(x0, -5)
+	x2 ^= x3 ^ x1<<7
+	x0 ^= x1 ^ x3
+	x3 = bits.RotateLeft32(x3, -7)
+	x1 = bits.RotateLeft32(x1, -1)
+	x3 ^= x2 ^ x0<<3
+	x1 ^= x0 ^ x2
+	x2 = bits.RotateLeft32(x2, -3)
+	x0 = bits.RotateLeft32(x0, -13)
+	{
+		m01 := x1 & x0
+		m12 := x2 & x1
+		m012 := m12 & x0
+		m03 := x3 & x0
+		m13 := x3 & x1
+		m013 := m13 & x0
+		m23 := x3 & x2
+		m023 := m23 & x0
+		x0, x1, x2, x3 = x0^x1^x2^m12^m13, x1^m01^x2^m03^m013^m23^m023, ^(x0 ^ m01 ^ x2 ^ x3 ^ m03 ^ m13 ^ m013 ^ m023), ^(m01 ^ m12 ^ m012 ^ x3 ^ m023)
+	}
+	x0, x1, x2, x3 = x0^k[2][0], x1^k[2][1], x2^k[2][2], x3^k[2][3]
+	// round 1 mod 8
+	x2 = bits.RotateLeft32(x2, -22)
+	x0 = bits.RotateLeft32(x0, -5)
+	x2 ^= x3 ^ x1<<7
+	x0 ^= x1 ^ x3
+	x3 = bits.RotateLeft32(x3, -7)
+	x1 = bits.RotateLeft32(x1, -1)
+	x3 ^= x2 ^ x0<<3
+	x1 ^= x0 ^ x2
+	x2 = bits.RotateLeft32(x2, -3)
+	x0 = bits.RotateLeft32(x0, -13)
+	{
+		m01 := x1 & x0
+		m02 := x2 & x0
+		m12 := x2 & x1
+		m012 := m12 & x0
+		m03 := x3 & x0
+		m13 := x3 & x1
+		m23 := x3 & x2
+		m023 := m23 & x0
+		m123 := m23 & x1
+		x0, x1, x2, x3 = ^(x0 ^ x1 ^ m01 ^ m012 ^ m13 ^ m023 ^ m123), x1^x2^m012^x3^m03^m13^m023^m123, ^(x0 ^ x1 ^ m02 ^ m12 ^ m012 ^ x3 ^ m023), x0^x2^x3^m13
+	}
+	x0, x1, x2, x3 = x0^k[1][0], x1^k[1][1], x2^k[1][2], x3^k[1][3]
+	// round 0 mod 8
+	x2 = bits.RotateLeft32(x2, -22)
+	x0 = bits.RotateLeft32(x0, -5)
+	x2 ^= x3 ^ x1<<7
+	x0 ^= x1 ^ x3
+	x3 = bits.RotateLeft32(x3, -7)
+	x1 = bits.RotateLeft32(x1, -1)
+	x3 ^= x2 ^ x0<<3
+	x1 ^= x0 ^ x2
+	x2 = bits.RotateLeft32(x2, -3)
+	x0 = bits.RotateLeft32(x0, -13)
+	{
+		m01 := x1 & x0
+		m02 := x2 & x0
+		m12 := x2 & x1
+		m03 := x3 & x0
+		m13 := x3 & x1
+		m013 := m13 & x0
+		m23 := x3 & x2
+		m023 := m23 & x0
+		m123 := m23 & x1
+		x0, x1, x2, x3 = ^(m01 ^ x2 ^ m12 ^ m03 ^ m13 ^ m013 ^ m23 ^ m023 ^ m123), x0^x1^x2^m02^m13^m023^m123, ^(x0 ^ x1 ^ m01 ^ x2 ^ x3), ^(x0 ^ m12 ^ x3 ^ m013 ^ m23 ^ m023 ^ m123)
+	}
+	x0, x1, x2, x3 = x0^k[0][0], x1^k[0][1], x2^k[0][2], x3^k[0][3]
+	return x0, x1, x2, x3
 }

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -139,4 +141,24 @@ func TestCrossCheck(t *testing.T) {
 	}
 	checkLines(t, "picket send -> nsca vs send_nsca -> nsca", viaSend, real)
 	checkLines(t, "send_nsca -> picket server vs send_nsca -> nsca", viaServer, real)
+}
+
+// TestConfigCheckAcceptsEveryCipher: `picket config check` takes each
+// method's name and number in a target, as an operator copying nsca.cfg's
+// setting would write it.
+func TestConfigCheckAcceptsEveryCipher(t *testing.T) {
+	needE2E(t)
+	dir := t.TempDir()
+	pw := writeFile(t, filepath.Join(dir, "pw"), password, 0o600)
+	for _, c := range ciphers {
+		for _, enc := range []string{c.Name, strconv.Itoa(c.Method)} {
+			cfg := writeFile(t, filepath.Join(dir, "picket.toml"), fmt.Sprintf(
+				"hostname = \"web01\"\n[[target]]\naddress = \"127.0.0.1:5667\"\nencryption = %q\npassword_file = %q\n"+
+					"[[check]]\nservice = \"dummy\"\ncommand = \"check_dummy 0\"\n", enc, pw), 0o600)
+			r := run(t, nil, picketBin, "config", "check", cfg)
+			if r.Code != 0 || r.Stderr != "" {
+				t.Errorf("encryption = %q:\n%v", enc, r)
+			}
+		}
+	}
 }
