@@ -14,8 +14,8 @@ import (
 // big-endian, and writes the result the same way: its output is the RFC's
 // with the bytes of every 4-byte word reversed. le selects that order.
 type cast256 struct {
-	kr [12][4]uint8
-	km [12][4]uint32
+	kr [12][4]uint32 // rotations, 0 to 31
+	km [12][4]uint32 // masking keys
 	le bool
 }
 
@@ -42,7 +42,7 @@ func newCAST256(key []byte, le bool) (*cast256, error) {
 			}
 			castW(&kappa, &tm, &tr)
 		}
-		c.kr[i] = [4]uint8{uint8(kappa[0] & 31), uint8(kappa[2] & 31), uint8(kappa[4] & 31), uint8(kappa[6] & 31)}
+		c.kr[i] = [4]uint32{kappa[0] & 31, kappa[2] & 31, kappa[4] & 31, kappa[6] & 31}
 		c.km[i] = [4]uint32{kappa[7], kappa[5], kappa[3], kappa[1]}
 	}
 	return c, nil
@@ -77,13 +77,23 @@ func castF3(d, km, kr uint32) uint32 {
 
 func (c *cast256) BlockSize() int { return 16 }
 
+// Encryption is six forward quad-rounds Q and six reverse ones QBAR;
+// decryption runs the same with the quad-round keys in reverse order.
 func (c *cast256) Encrypt(dst, src []byte) {
 	a, b, cc, d := c.load(src)
 	for i := range 6 {
-		a, b, cc, d = c.q(i, a, b, cc, d)
+		kr, km := &c.kr[i], &c.km[i]
+		cc ^= castF1(d, km[0], kr[0])
+		b ^= castF2(cc, km[1], kr[1])
+		a ^= castF3(b, km[2], kr[2])
+		d ^= castF1(a, km[3], kr[3])
 	}
 	for i := 6; i < 12; i++ {
-		a, b, cc, d = c.qbar(i, a, b, cc, d)
+		kr, km := &c.kr[i], &c.km[i]
+		d ^= castF1(a, km[3], kr[3])
+		a ^= castF3(b, km[2], kr[2])
+		b ^= castF2(cc, km[1], kr[1])
+		cc ^= castF1(d, km[0], kr[0])
 	}
 	c.store(dst, a, b, cc, d)
 }
@@ -91,31 +101,20 @@ func (c *cast256) Encrypt(dst, src []byte) {
 func (c *cast256) Decrypt(dst, src []byte) {
 	a, b, cc, d := c.load(src)
 	for i := 11; i >= 6; i-- {
-		a, b, cc, d = c.q(i, a, b, cc, d)
+		kr, km := &c.kr[i], &c.km[i]
+		cc ^= castF1(d, km[0], kr[0])
+		b ^= castF2(cc, km[1], kr[1])
+		a ^= castF3(b, km[2], kr[2])
+		d ^= castF1(a, km[3], kr[3])
 	}
 	for i := 5; i >= 0; i-- {
-		a, b, cc, d = c.qbar(i, a, b, cc, d)
+		kr, km := &c.kr[i], &c.km[i]
+		d ^= castF1(a, km[3], kr[3])
+		a ^= castF3(b, km[2], kr[2])
+		b ^= castF2(cc, km[1], kr[1])
+		cc ^= castF1(d, km[0], kr[0])
 	}
 	c.store(dst, a, b, cc, d)
-}
-
-// q is the forward quad-round Q(i); qbar, the reverse quad-round, undoes it.
-func (c *cast256) q(i int, a, b, cc, d uint32) (uint32, uint32, uint32, uint32) {
-	kr, km := &c.kr[i], &c.km[i]
-	cc ^= castF1(d, km[0], uint32(kr[0]))
-	b ^= castF2(cc, km[1], uint32(kr[1]))
-	a ^= castF3(b, km[2], uint32(kr[2]))
-	d ^= castF1(a, km[3], uint32(kr[3]))
-	return a, b, cc, d
-}
-
-func (c *cast256) qbar(i int, a, b, cc, d uint32) (uint32, uint32, uint32, uint32) {
-	kr, km := &c.kr[i], &c.km[i]
-	d ^= castF1(a, km[3], uint32(kr[3]))
-	a ^= castF3(b, km[2], uint32(kr[2]))
-	b ^= castF2(cc, km[1], uint32(kr[1]))
-	cc ^= castF1(d, km[0], uint32(kr[0]))
-	return a, b, cc, d
 }
 
 func (c *cast256) load(src []byte) (a, b, cc, d uint32) {
