@@ -42,8 +42,8 @@ func newSAFERPlus(key []byte, rev bool) (*saferPlus, error) {
 			reg[j] = reg[j]<<3 | reg[j]>>5
 		}
 		// Subkey K(i+1) takes 16 register bytes from position i on, each
-		// plus its bias byte: 45^45^(17(i+1)+j+1) mod 257 for the first
-		// sixteen subkeys, 45^(17(i+1)+j+1) for the rest.
+		// plus its bias byte: exp(exp(17(i+1)+j+1)) for K2 to K17,
+		// exp(17(i+1)+j+1) from K18 on, where exp(v) = 45^v mod 257.
 		for j := range 16 {
 			e := saferExp[byte(17*(i+1)+j+1)]
 			if i+1 <= 17 {

@@ -14,6 +14,7 @@ import (
 	"go/format"
 	"log"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -157,19 +158,60 @@ func emit(b *bytes.Buffer, s [16]int) {
 			fmt.Fprintf(b, "%s := %s & %s\n", name(m), name(m&^lo), name(lo))
 		}
 	}
-	var outs []string
+	var terms [4][]string
 	for k := range 4 {
-		var terms []string
 		for m := 1; m < 16; m++ {
 			if anf[k][m] == 1 {
-				terms = append(terms, name(m))
+				terms[k] = append(terms[k], name(m))
 			}
 		}
-		expr := strings.Join(terms, " ^ ")
+	}
+	// Paar's greedy heuristic: while two terms appear together in more than
+	// one output, XOR them once into a new variable and use that instead.
+	for n := 0; ; n++ {
+		a, c := mostSharedPair(terms)
+		if a == "" {
+			break
+		}
+		t := fmt.Sprintf("t%d", n)
+		fmt.Fprintf(b, "%s := %s ^ %s\n", t, a, c)
+		for k := range terms {
+			if slices.Contains(terms[k], a) && slices.Contains(terms[k], c) {
+				terms[k] = slices.DeleteFunc(terms[k], func(s string) bool { return s == a || s == c })
+				terms[k] = append(terms[k], t)
+			}
+		}
+	}
+	var outs []string
+	for k := range 4 {
+		expr := strings.Join(terms[k], " ^ ")
 		if anf[k][0] == 1 {
 			expr = "^(" + expr + ")"
 		}
 		outs = append(outs, expr)
 	}
 	fmt.Fprintf(b, "x0, x1, x2, x3 = %s\n}\n", strings.Join(outs, ", "))
+}
+
+// mostSharedPair returns the two terms that appear together in the most
+// outputs, if that is more than one; ties go to the first pair found.
+func mostSharedPair(terms [4][]string) (string, string) {
+	var best [2]string
+	bestN := 1
+	for k := range terms {
+		for i, a := range terms[k] {
+			for _, c := range terms[k][i+1:] {
+				n := 0
+				for _, ts := range terms {
+					if slices.Contains(ts, a) && slices.Contains(ts, c) {
+						n++
+					}
+				}
+				if n > bestN {
+					best, bestN = [2]string{a, c}, n
+				}
+			}
+		}
+	}
+	return best[0], best[1]
 }

@@ -32,7 +32,13 @@ func serpentEncrypt8(x0, x1, x2, x3 uint32, k *[8][4]uint32, lt bool) (uint32, u
 		m23 := x3 & x2
 		m023 := m23 & x0
 		m123 := m23 & x1
-		x0, x1, x2, x3 = ^(x0 ^ m01 ^ x2 ^ m02 ^ m12 ^ m012 ^ x3 ^ m023 ^ m123), ^(x0 ^ m02 ^ m12 ^ m012 ^ m13 ^ m023 ^ m123), x1^m01^m02^m012^x3^m13^m123, x0^x1^x2^x3^m03
+		t0 := m02 ^ m012
+		t1 := m123 ^ t0
+		t2 := x0 ^ x2
+		t3 := m01 ^ x3
+		t4 := m12 ^ m023
+		t5 := t1 ^ t3
+		x0, x1, x2, x3 = ^(t2 ^ t4 ^ t5), ^(x0 ^ m13 ^ t1 ^ t4), x1^m13^t5, x1^x3^m03^t2
 	}
 	x0 = bits.RotateLeft32(x0, 13)
 	x2 = bits.RotateLeft32(x2, 3)
@@ -56,7 +62,13 @@ func serpentEncrypt8(x0, x1, x2, x3 uint32, k *[8][4]uint32, lt bool) (uint32, u
 		m23 := x3 & x2
 		m023 := m23 & x0
 		m123 := m23 & x1
-		x0, x1, x2, x3 = ^(x0 ^ x1 ^ m12 ^ m03 ^ m23 ^ m023 ^ m123), ^(x0 ^ m01 ^ x2 ^ m02 ^ x3 ^ m13 ^ m013 ^ m023 ^ m123), ^(x1 ^ m01 ^ x2 ^ x3), ^(x1 ^ m02 ^ x3 ^ m03 ^ m013 ^ m023 ^ m123)
+		t0 := m023 ^ m123
+		t1 := x0 ^ t0
+		t2 := x1 ^ m03
+		t3 := m01 ^ x2
+		t4 := m02 ^ x3
+		t5 := m013 ^ t4
+		x0, x1, x2, x3 = ^(m12 ^ m23 ^ t1 ^ t2), ^(m13 ^ t1 ^ t3 ^ t5), ^(x1 ^ x3 ^ t3), ^(t0 ^ t2 ^ t5)
 	}
 	x0 = bits.RotateLeft32(x0, 13)
 	x2 = bits.RotateLeft32(x2, 3)
@@ -79,7 +91,13 @@ func serpentEncrypt8(x0, x1, x2, x3 uint32, k *[8][4]uint32, lt bool) (uint32, u
 		m013 := m13 & x0
 		m23 := x3 & x2
 		m023 := m23 & x0
-		x0, x1, x2, x3 = x1^x2^m02^x3, x0^x1^x2^m12^m012^m03^m013^m23^m023, x0^x1^m12^x3^m13^m013^m23^m023, ^(x0 ^ x1 ^ x2 ^ m012 ^ m13)
+		t0 := x1 ^ x2
+		t1 := x0 ^ m12
+		t2 := m012 ^ t0
+		t3 := m013 ^ m23
+		t4 := m023 ^ t1
+		t5 := t3 ^ t4
+		x0, x1, x2, x3 = m02^x3^t0, m03^t2^t5, x1^x3^m13^t5, ^(x0 ^ m13 ^ t2)
 	}
 	x0 = bits.RotateLeft32(x0, 13)
 	x2 = bits.RotateLeft32(x2, 3)
@@ -104,7 +122,13 @@ func serpentEncrypt8(x0, x1, x2, x3 uint32, k *[8][4]uint32, lt bool) (uint32, u
 		m23 := x3 & x2
 		m023 := m23 & x0
 		m123 := m23 & x1
-		x0, x1, x2, x3 = x0^x1^m12^x3^m03^m23^m023^m123, x0^x1^m02^m03^m013^m23^m023, x0^m01^x2^m012^x3^m13^m013, x0^x1^m01^x2^m02^m012^x3^m23^m023
+		t0 := x0 ^ x1
+		t1 := m23 ^ m023
+		t2 := t0 ^ t1
+		t3 := x3 ^ t2
+		t4 := m01 ^ x2
+		t5 := m012 ^ t4
+		x0, x1, x2, x3 = m12^m03^m123^t3, m02^m03^m013^t2, x0^x3^m13^m013^t5, m02^t3^t5
 	}
 	x0 = bits.RotateLeft32(x0, 13)
 	x2 = bits.RotateLeft32(x2, 3)
@@ -129,7 +153,13 @@ func serpentEncrypt8(x0, x1, x2, x3 uint32, k *[8][4]uint32, lt bool) (uint32, u
 		m23 := x3 & x2
 		m023 := m23 & x0
 		m123 := m23 & x1
-		x0, x1, x2, x3 = ^(x1 ^ m01 ^ x2 ^ x3 ^ m03 ^ m13), x0^m02^m12^x3^m13^m23^m023^m123, x0^m01^x2^m12^m012^m13^m013^m23^m123, x0^x1^x2^m12^m03^m13^m013
+		t0 := x2 ^ m13
+		t1 := x0 ^ m12
+		t2 := x1 ^ m03
+		t3 := m01 ^ t0
+		t4 := m23 ^ m123
+		t5 := t1 ^ t4
+		x0, x1, x2, x3 = ^(x3 ^ t2 ^ t3), m02^x3^m13^m023^t5, m012^m013^t3^t5, m013^t0^t1^t2
 	}
 	x0 = bits.RotateLeft32(x0, 13)
 	x2 = bits.RotateLeft32(x2, 3)
@@ -154,7 +184,12 @@ func serpentEncrypt8(x0, x1, x2, x3 uint32, k *[8][4]uint32, lt bool) (uint32, u
 		m23 := x3 & x2
 		m023 := m23 & x0
 		m123 := m23 & x1
-		x0, x1, x2, x3 = ^(x1 ^ m01 ^ x2 ^ x3 ^ m03 ^ m13), ^(x0 ^ m01 ^ x2 ^ x3 ^ m13 ^ m013 ^ m23), ^(x1 ^ m02 ^ x3 ^ m013 ^ m23 ^ m023 ^ m123), ^(x0 ^ x1 ^ x2 ^ m012 ^ x3 ^ m03 ^ m023)
+		t0 := x1 ^ x3
+		t1 := m01 ^ x2
+		t2 := m03 ^ t0
+		t3 := m13 ^ t1
+		t4 := m013 ^ m23
+		x0, x1, x2, x3 = ^(t2 ^ t3), ^(x0 ^ x3 ^ t3 ^ t4), ^(m02 ^ m023 ^ m123 ^ t0 ^ t4), ^(x0 ^ x2 ^ m012 ^ m023 ^ t2)
 	}
 	x0 = bits.RotateLeft32(x0, 13)
 	x2 = bits.RotateLeft32(x2, 3)
@@ -178,7 +213,15 @@ func serpentEncrypt8(x0, x1, x2, x3 uint32, k *[8][4]uint32, lt bool) (uint32, u
 		m013 := m13 & x0
 		m23 := x3 & x2
 		m123 := m23 & x1
-		x0, x1, x2, x3 = ^(x0 ^ x1 ^ x2 ^ m02 ^ m12 ^ m012 ^ x3 ^ m013 ^ m123), ^(x1 ^ x2 ^ m03), ^(x0 ^ m01 ^ x2 ^ m12 ^ m012 ^ m13 ^ m013 ^ m23 ^ m123), x1^m01^x2^m02^m012^x3^m23^m123
+		t0 := x1 ^ x2
+		t1 := m012 ^ m123
+		t2 := x0 ^ m12
+		t3 := m02 ^ x3
+		t4 := m013 ^ t1
+		t5 := t0 ^ t3
+		t6 := t2 ^ t4
+		t7 := m01 ^ m23
+		x0, x1, x2, x3 = ^(t5 ^ t6), ^(m03 ^ t0), ^(x2 ^ m13 ^ t6 ^ t7), t1^t5^t7
 	}
 	x0 = bits.RotateLeft32(x0, 13)
 	x2 = bits.RotateLeft32(x2, 3)
@@ -203,7 +246,14 @@ func serpentEncrypt8(x0, x1, x2, x3 uint32, k *[8][4]uint32, lt bool) (uint32, u
 		m23 := x3 & x2
 		m023 := m23 & x0
 		m123 := m23 & x1
-		x0, x1, x2, x3 = ^(m01 ^ x2 ^ m03 ^ m13 ^ m23 ^ m023 ^ m123), x1^m01^x2^m02^m12^x3^m03^m013^m023, x0^x1^x2^m012^x3^m03^m13^m013^m123, x0^x1^x2^m02^m012^m03
+		t0 := x2 ^ m03
+		t1 := x1 ^ t0
+		t2 := m01 ^ m023
+		t3 := m13 ^ m123
+		t4 := m02 ^ t1
+		t5 := x3 ^ m013
+		t6 := x0 ^ m012
+		x0, x1, x2, x3 = ^(m23 ^ t0 ^ t2 ^ t3), m12^t2^t4^t5, t1^t3^t5^t6, t4^t6
 	}
 	if lt {
 		x0 = bits.RotateLeft32(x0, 13)
@@ -246,7 +296,14 @@ func serpentDecrypt8(x0, x1, x2, x3 uint32, k *[8][4]uint32, ilt bool) (uint32, 
 		m23 := x3 & x2
 		m023 := m23 & x0
 		m123 := m23 & x1
-		x0, x1, x2, x3 = ^(x0 ^ x1 ^ m12 ^ m13 ^ m013 ^ m23 ^ m123), ^(x0 ^ x2 ^ m12 ^ x3 ^ m03 ^ m13 ^ m023 ^ m123), x1^m02^x3^m013^m23^m023, m01^x2^m012^m03^m13^m013
+		t0 := x0 ^ m12
+		t1 := x1 ^ m013
+		t2 := m13 ^ m123
+		t3 := m23 ^ t1
+		t4 := t0 ^ t2
+		t5 := x2 ^ m03
+		t6 := x3 ^ m023
+		x0, x1, x2, x3 = ^(t3 ^ t4), ^(t4 ^ t5 ^ t6), m02^t3^t6, m01^m012^m13^m013^t5
 	}
 	x0, x1, x2, x3 = x0^k[7][0], x1^k[7][1], x2^k[7][2], x3^k[7][3]
 	// round 6 mod 8
@@ -270,7 +327,13 @@ func serpentDecrypt8(x0, x1, x2, x3 uint32, k *[8][4]uint32, ilt bool) (uint32, 
 		m013 := m13 & x0
 		m23 := x3 & x2
 		m123 := m23 & x1
-		x0, x1, x2, x3 = ^(x0 ^ m01 ^ m02 ^ m12 ^ m012 ^ x3 ^ m013 ^ m123), ^(x1 ^ x2 ^ m02 ^ x3), ^(x0 ^ x1 ^ m12 ^ m13 ^ m013 ^ m23 ^ m123), ^(x1 ^ m01 ^ x2 ^ m12 ^ m012 ^ x3 ^ m03 ^ m013 ^ m23 ^ m123)
+		t0 := m12 ^ m013
+		t1 := m123 ^ t0
+		t2 := x0 ^ t1
+		t3 := m01 ^ m012
+		t4 := m02 ^ x3
+		t5 := x1 ^ x2
+		x0, x1, x2, x3 = ^(t2 ^ t3 ^ t4), ^(t4 ^ t5), ^(x1 ^ m13 ^ m23 ^ t2), ^(x3 ^ m03 ^ m23 ^ t1 ^ t3 ^ t5)
 	}
 	x0, x1, x2, x3 = x0^k[6][0], x1^k[6][1], x2^k[6][2], x3^k[6][3]
 	// round 5 mod 8
@@ -294,7 +357,13 @@ func serpentDecrypt8(x0, x1, x2, x3 uint32, k *[8][4]uint32, ilt bool) (uint32, 
 		m013 := m13 & x0
 		m23 := x3 & x2
 		m023 := m23 & x0
-		x0, x1, x2, x3 = x0^m12^x3^m013, x0^x1^m02^m12^m012^x3^m03^m013, x0^m01^x2^m13^m013^m023, ^(x1 ^ m01 ^ x2 ^ m012 ^ m03)
+		t0 := x0 ^ m013
+		t1 := m12 ^ x3
+		t2 := t0 ^ t1
+		t3 := x1 ^ m012
+		t4 := m03 ^ t3
+		t5 := m01 ^ x2
+		x0, x1, x2, x3 = t2, m02^t2^t4, m13^m023^t0^t5, ^(t4 ^ t5)
 	}
 	x0, x1, x2, x3 = x0^k[5][0], x1^k[5][1], x2^k[5][2], x3^k[5][3]
 	// round 4 mod 8
@@ -318,7 +387,13 @@ func serpentDecrypt8(x0, x1, x2, x3 uint32, k *[8][4]uint32, ilt bool) (uint32, 
 		m013 := m13 & x0
 		m23 := x3 & x2
 		m023 := m23 & x0
-		x0, x1, x2, x3 = ^(x0 ^ x1 ^ x2 ^ x3 ^ m03 ^ m013 ^ m23 ^ m023), m01^x2^m02^x3^m03^m023, ^(x0 ^ x1 ^ m01 ^ x2 ^ m02 ^ m012 ^ x3 ^ m13 ^ m013), x1^m01^x2^m03^m013^m23
+		t0 := x1 ^ x2
+		t1 := m013 ^ t0
+		t2 := x0 ^ x3
+		t3 := m03 ^ m23
+		t4 := t1 ^ t2
+		t5 := m01 ^ m02
+		x0, x1, x2, x3 = ^(m023 ^ t3 ^ t4), x2^x3^m03^m023^t5, ^(m012 ^ m13 ^ t4 ^ t5), m01^t1^t3
 	}
 	x0, x1, x2, x3 = x0^k[4][0], x1^k[4][1], x2^k[4][2], x3^k[4][3]
 	// round 3 mod 8
@@ -343,7 +418,14 @@ func serpentDecrypt8(x0, x1, x2, x3 uint32, k *[8][4]uint32, ilt bool) (uint32, 
 		m23 := x3 & x2
 		m023 := m23 & x0
 		m123 := m23 & x1
-		x0, x1, x2, x3 = x0^x2^m12^x3^m03^m13^m123, x1^x2^m12^m012^x3^m03^m023^m123, m01^m02^m12^m03^m13^m013^m23^m023, x0^x1^x2^m02^m012^m03^m013^m23
+		t0 := x2 ^ m03
+		t1 := x0 ^ t0
+		t2 := m12 ^ x3
+		t3 := m123 ^ t2
+		t4 := x1 ^ m012
+		t5 := m02 ^ m013
+		t6 := m23 ^ t5
+		x0, x1, x2, x3 = m13^t1^t3, m023^t0^t3^t4, m01^m12^m03^m13^m023^t6, t1^t4^t6
 	}
 	x0, x1, x2, x3 = x0^k[3][0], x1^k[3][1], x2^k[3][2], x3^k[3][3]
 	// round 2 mod 8
@@ -366,7 +448,12 @@ func serpentDecrypt8(x0, x1, x2, x3 uint32, k *[8][4]uint32, ilt bool) (uint32, 
 		m013 := m13 & x0
 		m23 := x3 & x2
 		m023 := m23 & x0
-		x0, x1, x2, x3 = x0^x1^x2^m12^m13, x1^m01^x2^m03^m013^m23^m023, ^(x0 ^ m01 ^ x2 ^ x3 ^ m03 ^ m13 ^ m013 ^ m023), ^(m01 ^ m12 ^ m012 ^ x3 ^ m023)
+		t0 := m01 ^ m023
+		t1 := x0 ^ x2
+		t2 := m13 ^ t1
+		t3 := m03 ^ m013
+		t4 := t0 ^ t3
+		x0, x1, x2, x3 = x1^m12^t2, x1^x2^m23^t4, ^(x3 ^ t2 ^ t4), ^(m12 ^ m012 ^ x3 ^ t0)
 	}
 	x0, x1, x2, x3 = x0^k[2][0], x1^k[2][1], x2^k[2][2], x3^k[2][3]
 	// round 1 mod 8
@@ -390,7 +477,12 @@ func serpentDecrypt8(x0, x1, x2, x3 uint32, k *[8][4]uint32, ilt bool) (uint32, 
 		m23 := x3 & x2
 		m023 := m23 & x0
 		m123 := m23 & x1
-		x0, x1, x2, x3 = ^(x0 ^ x1 ^ m01 ^ m012 ^ m13 ^ m023 ^ m123), x1^x2^m012^x3^m03^m13^m023^m123, ^(x0 ^ x1 ^ m02 ^ m12 ^ m012 ^ x3 ^ m023), x0^x2^x3^m13
+		t0 := x1 ^ m012
+		t1 := m023 ^ t0
+		t2 := x0 ^ m13
+		t3 := m123 ^ t1
+		t4 := x2 ^ x3
+		x0, x1, x2, x3 = ^(m01 ^ t2 ^ t3), m03^m13^t3^t4, ^(x0 ^ m02 ^ m12 ^ x3 ^ t1), t2^t4
 	}
 	x0, x1, x2, x3 = x0^k[1][0], x1^k[1][1], x2^k[1][2], x3^k[1][3]
 	// round 0 mod 8
@@ -414,7 +506,13 @@ func serpentDecrypt8(x0, x1, x2, x3 uint32, k *[8][4]uint32, ilt bool) (uint32, 
 		m23 := x3 & x2
 		m023 := m23 & x0
 		m123 := m23 & x1
-		x0, x1, x2, x3 = ^(m01 ^ x2 ^ m12 ^ m03 ^ m13 ^ m013 ^ m23 ^ m023 ^ m123), x0^x1^x2^m02^m13^m023^m123, ^(x0 ^ x1 ^ m01 ^ x2 ^ x3), ^(x0 ^ m12 ^ x3 ^ m013 ^ m23 ^ m023 ^ m123)
+		t0 := m023 ^ m123
+		t1 := m01 ^ x2
+		t2 := m12 ^ m013
+		t3 := m13 ^ t0
+		t4 := m23 ^ t2
+		t5 := x0 ^ x1
+		x0, x1, x2, x3 = ^(m03 ^ t1 ^ t3 ^ t4), x2^m02^t3^t5, ^(x3 ^ t1 ^ t5), ^(x0 ^ x3 ^ t0 ^ t4)
 	}
 	x0, x1, x2, x3 = x0^k[0][0], x1^k[0][1], x2^k[0][2], x3^k[0][3]
 	return x0, x1, x2, x3
