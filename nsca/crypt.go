@@ -138,8 +138,11 @@ type blockSpec struct {
 	newBlock func(key []byte) (cipher.Block, error)
 }
 
-// blockCiphers maps each mcrypt method to a standard block cipher and the key
-// size libmcrypt reports for it (mcrypt_enc_get_key_size).
+// blockCiphers maps each mcrypt method to its block cipher, set up the way
+// libmcrypt runs it, and the key size libmcrypt reports for it
+// (mcrypt_enc_get_key_size). The standard library and x/crypto have the
+// first seven; the others are this package's own, each in its file with the
+// ways libmcrypt departs from the cipher's specification.
 var blockCiphers = map[Method]blockSpec{
 	DES:         {8, des.NewCipher},
 	TripleDES:   {24, des.NewTripleDESCipher},
@@ -148,4 +151,12 @@ var blockCiphers = map[Method]blockSpec{
 	Blowfish:    {56, func(k []byte) (cipher.Block, error) { return blowfish.NewCipher(k) }},
 	Twofish:     {32, func(k []byte) (cipher.Block, error) { return twofish.NewCipher(k) }},
 	Rijndael128: {32, aes.NewCipher},
+	CAST256:     {32, func(k []byte) (cipher.Block, error) { return newCAST256(k, true) }},
+	LOKI97:      {32, func(k []byte) (cipher.Block, error) { return newLOKI97(k, true) }},
+	RC2:         {128, func(k []byte) (cipher.Block, error) { return newRC2(k, rc2MaxEffectiveBits) }},
+	Rijndael192: {32, func(k []byte) (cipher.Block, error) { return newRijndael(k, 24) }},
+	Rijndael256: {32, func(k []byte) (cipher.Block, error) { return newRijndael(k, 32) }},
+	Serpent:     {32, func(k []byte) (cipher.Block, error) { return newSerpent(k) }},
+	GOST:        {32, func(k []byte) (cipher.Block, error) { return newGOST(k, gostMcryptTables, true) }},
+	SAFERPlus:   {32, func(k []byte) (cipher.Block, error) { return newSAFERPlus(k, true) }},
 }

@@ -2,6 +2,7 @@ package nsca
 
 import (
 	"bytes"
+	"crypto/cipher"
 	"strings"
 	"testing"
 )
@@ -16,6 +17,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add(good, uint8(None))
 	f.Add(good[:LegacySize], uint8(XOR))
 	f.Add([]byte{0, 3}, uint8(Rijndael128))
+	f.Add(good, uint8(SAFERPlus))
+	f.Add(good[:LegacySize], uint8(GOST))
 	f.Fuzz(func(t *testing.T, data []byte, method uint8) {
 		m := Method(method % 27)
 		if !m.Implemented() {
@@ -78,4 +81,118 @@ func FuzzParseRecord(f *testing.F) {
 			t.Fatalf("round trip: got %+v, want %+v", got, p)
 		}
 	})
+}
+
+// FuzzCryptRoundTrip: whatever the method, password, IV and data, what one
+// end encrypts the other decrypts, with the cipher state running on from
+// one piece to the next as in a connection (the server decrypts a packet in
+// two pieces, split anywhere).
+func FuzzCryptRoundTrip(f *testing.F) {
+	f.Add(uint8(SAFERPlus), []byte("pw"), []byte("iv"), []byte("hello, nagios"), uint16(3))
+	f.Add(uint8(RC2), bytes.Repeat([]byte("long password "), 12), []byte{}, bytes.Repeat([]byte{0}, 100), uint16(50))
+	f.Add(uint8(Rijndael256), []byte{}, bytes.Repeat([]byte{0xff}, IVSize), []byte("x"), uint16(0))
+	f.Fuzz(func(t *testing.T, method uint8, password, ivSeed, data []byte, split uint16) {
+		m := Method(method % 27)
+		if !m.Implemented() {
+			return
+		}
+		if len(data) > 2*PacketSize {
+			data = data[:2*PacketSize]
+		}
+		iv := make([]byte, IVSize)
+		copy(iv, ivSeed)
+		enc, err := newCrypter(m, password, iv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec, err := newCrypter(m, password, iv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Two packets' worth, so the state carries over; XOR restarts at
+		// every packet, so its pieces are offsets within one.
+		at := int(split) % (len(data) + 1)
+		buf := bytes.Clone(data)
+		enc.encrypt(buf[:at], 0)
+		enc.encrypt(buf[at:], at%PacketSize)
+		dec.decrypt(buf[:at], 0)
+		dec.decrypt(buf[at:], at%PacketSize)
+		if !bytes.Equal(buf, data) {
+			t.Fatalf("%s: round trip changed the data (split at %d of %d)", m, at, len(data))
+		}
+	})
+}
+
+// FuzzBlockCiphers: every cipher this package implements itself decrypts
+// what it encrypts, in place or not, for any key of an accepted length, in
+// the specification's byte order and in libmcrypt's.
+func FuzzBlockCiphers(f *testing.F) {
+	f.Add(uint8(0), []byte("key"), []byte("block"))
+	f.Add(uint8(7), bytes.Repeat([]byte{0xff}, 32), bytes.Repeat([]byte{0xff}, 32))
+	f.Fuzz(func(t *testing.T, which uint8, keySeed, blockSeed []byte) {
+		ciphers := ownCiphers()
+		c := ciphers[int(which)%len(ciphers)]
+		key := make([]byte, c.keySize)
+		copy(key, keySeed)
+		b, err := c.newBlock(key)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		pt := make([]byte, b.BlockSize())
+		copy(pt, blockSeed)
+		ct := make([]byte, len(pt))
+		b.Encrypt(ct, pt)
+		inPlace := bytes.Clone(pt)
+		b.Encrypt(inPlace, inPlace)
+		if !bytes.Equal(inPlace, ct) {
+			t.Fatalf("%s: in-place encryption differs", c.name)
+		}
+		b.Decrypt(inPlace, inPlace)
+		if !bytes.Equal(inPlace, pt) {
+			t.Fatalf("%s: key %x: decrypt(encrypt(%x)) = %x", c.name, key, pt, inPlace)
+		}
+	})
+}
+
+type ownCipher struct {
+	name     string
+	keySize  int
+	newBlock func(key []byte) (cipher.Block, error)
+}
+
+// ownCiphers are this package's block ciphers with every key length and
+// byte order they take.
+func ownCiphers() []ownCipher {
+	var out []ownCipher
+	for _, order := range []bool{false, true} {
+		for _, n := range []int{16, 20, 24, 28, 32} {
+			out = append(out, ownCipher{"cast256", n, func(k []byte) (cipher.Block, error) { return newCAST256(k, order) }})
+		}
+		out = append(out,
+			ownCipher{"loki97", 32, func(k []byte) (cipher.Block, error) { return newLOKI97(k, order) }},
+			ownCipher{"gost", 32, func(k []byte) (cipher.Block, error) { return newGOST(k, gostMcryptTables, order) }})
+		for _, n := range []int{16, 24, 32} {
+			out = append(out, ownCipher{"saferplus", n, func(k []byte) (cipher.Block, error) { return newSAFERPlus(k, order) }})
+		}
+	}
+	for _, n := range []int{1, 8, 16, 64, 128} {
+		out = append(out, ownCipher{"rc2", n, func(k []byte) (cipher.Block, error) { return newRC2(k, 1+(n*8-1)%rc2MaxEffectiveBits) }})
+	}
+	for _, n := range []int{16, 24, 32} {
+		out = append(out, ownCipher{"serpent", n, func(k []byte) (cipher.Block, error) { return newSerpent(k) }})
+		for _, bs := range []int{24, 32} {
+			out = append(out, ownCipher{"rijndael", n, func(k []byte) (cipher.Block, error) { return newRijndael(k, bs) }})
+		}
+	}
+	return out
+}
+
+// TestOwnCiphersAllConstruct makes sure the fuzz target's table holds no
+// key or block size a constructor refuses.
+func TestOwnCiphersAllConstruct(t *testing.T) {
+	for _, c := range ownCiphers() {
+		if _, err := c.newBlock(make([]byte, c.keySize)); err != nil {
+			t.Errorf("%s with a %d-byte key: %v", c.name, c.keySize, err)
+		}
+	}
 }

@@ -96,14 +96,18 @@ func TestParseDelimiter(t *testing.T) {
 func TestParseMethod(t *testing.T) {
 	ok := map[string]Method{"0": None, "1": XOR, "xor": XOR, "14": Rijndael128, "AES256": Rijndael128,
 		"Rijndael-128": Rijndael128, "3DES": TripleDES, "tripledes": TripleDES, "CAST-128": CAST128,
-		"blowfish": Blowfish, " 8 ": Blowfish, "twofish": Twofish, "xtea": XTEA, "des": DES, "none": None}
+		"blowfish": Blowfish, " 8 ": Blowfish, "twofish": Twofish, "xtea": XTEA, "des": DES, "none": None,
+		"cast256": CAST256, "CAST-256": CAST256, "5": CAST256, "loki97": LOKI97, "10": LOKI97, "rc2": RC2,
+		"11": RC2, "rijndael-192": Rijndael192, "15": Rijndael192, "Rijndael_256": Rijndael256, "16": Rijndael256,
+		"serpent": Serpent, "20": Serpent, "gost": GOST, "23": GOST, "saferplus": SAFERPlus, "SAFER+": SAFERPlus,
+		"26": SAFERPlus}
 	for in, want := range ok {
 		if got, err := ParseMethod(in); err != nil || got != want {
 			t.Errorf("ParseMethod(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
 	for in, msg := range map[string]string{"aes": "unknown", "7": "unknown", "99": "unknown", "": "unknown",
-		"-1": "unknown", "cast256": "not supported", "5": "not supported", "serpent": "not supported"} {
+		"-1": "unknown", "12": "unknown", "safer128": "unknown", "3way": "unknown", "aes128": "unknown"} {
 		if _, err := ParseMethod(in); err == nil || !strings.Contains(err.Error(), msg) {
 			t.Errorf("ParseMethod(%q) = %v, want error containing %q", in, err, msg)
 		}

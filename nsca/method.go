@@ -11,9 +11,10 @@ import (
 // decryption_method and send_nsca.cfg's encryption_method.
 type Method int
 
-// The methods Debian's nsca 2.10 accepts and delivers. Numbers missing here
-// (3-Way, ARCFOUR, WAKE, Enigma, SAFER-64/128) are accepted by nsca's config
-// parser but never deliver a packet, so picket refuses them.
+// The methods Debian's nsca 2.10 accepts and delivers, all implemented.
+// Numbers missing here (3-Way, ARCFOUR, WAKE, Enigma, SAFER-64/128) are
+// accepted by nsca's config parser but never deliver a packet, so picket
+// refuses them as unknown.
 const (
 	None        Method = 0
 	XOR         Method = 1
@@ -45,7 +46,7 @@ var methods = map[Method]methodInfo{
 	DES:         {name: "des"},
 	TripleDES:   {name: "3des", aliases: []string{"tripledes", "des3"}},
 	CAST128:     {name: "cast128", aliases: []string{"cast5"}},
-	CAST256:     {name: "cast256"},
+	CAST256:     {name: "cast256", aliases: []string{"cast6"}},
 	XTEA:        {name: "xtea"},
 	Blowfish:    {name: "blowfish"},
 	Twofish:     {name: "twofish"},
@@ -68,9 +69,8 @@ func (m Method) String() string {
 	return "method(" + strconv.Itoa(int(m)) + ")"
 }
 
-// Implemented reports whether this package can encrypt and decrypt with m.
-// A method nsca delivers that this package does not speak yet is an error
-// wherever it is named, never a fallback to plain text.
+// Implemented reports whether this package can encrypt and decrypt with m:
+// true for every method nsca delivers, false for any other number.
 func (m Method) Implemented() bool {
 	if m == None || m == XOR {
 		return true
@@ -94,29 +94,21 @@ func (m *Method) UnmarshalText(b []byte) error {
 
 // ParseMethod accepts a method number ("14") or a name ("rijndael-128",
 // "AES256", "3des"); case, '-', '_' and spaces are ignored in names. Unknown
-// names and numbers, and methods this package does not implement, are errors:
-// send_nsca's atoi would silently turn "aes" into 0, no encryption.
+// names and numbers are errors: send_nsca's atoi would silently turn "aes"
+// into 0, no encryption.
 func ParseMethod(s string) (Method, error) {
 	t := strings.TrimSpace(s)
 	if n, err := strconv.Atoi(t); err == nil {
-		m := Method(n)
-		if _, ok := methods[m]; !ok {
+		if _, ok := methods[Method(n)]; !ok {
 			return 0, fmt.Errorf("unknown encryption method %d (known: %s)", n, knownList())
 		}
-		if !m.Implemented() {
-			return 0, fmt.Errorf("encryption method %d (%s) is not supported by this version of picket", n, m)
-		}
-		return m, nil
+		return Method(n), nil
 	}
 	key := normalizeName(t)
 	for m, info := range methods {
-		if key != info.name && !slices.Contains(info.aliases, key) {
-			continue
+		if key == info.name || slices.Contains(info.aliases, key) {
+			return m, nil
 		}
-		if !m.Implemented() {
-			return 0, fmt.Errorf("encryption method %q (%d) is not supported by this version of picket", s, int(m))
-		}
-		return m, nil
 	}
 	return 0, fmt.Errorf("unknown encryption method %q (known: %s)", s, knownList())
 }
@@ -130,7 +122,7 @@ func knownList() string {
 	var b strings.Builder
 	for n := 0; n <= 26; n++ {
 		info, ok := methods[Method(n)]
-		if !ok || !Method(n).Implemented() {
+		if !ok {
 			continue
 		}
 		if b.Len() > 0 {

@@ -358,7 +358,8 @@ func TestServeStopsOnCancel(t *testing.T) {
 }
 
 func TestUnsupportedMethodRefused(t *testing.T) {
-	if _, err := (&Dialer{Method: CAST256}).Handshake(context.Background(), nil); err == nil {
+	// 7 is 3-Way: nsca's config parser takes it, but it never delivers a packet.
+	if _, err := (&Dialer{Method: Method(7)}).Handshake(context.Background(), nil); err == nil {
 		t.Error("Handshake accepted a method it cannot encrypt with")
 	}
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -13,19 +15,30 @@ type cipher struct {
 	Name   string
 }
 
+// ciphers are all the methods Debian's nsca 2.10 delivers.
 var ciphers = []cipher{
 	{0, "none"},
 	{1, "xor"},
 	{2, "des"},
 	{3, "3des"},
 	{4, "cast128"},
+	{5, "cast256"},
 	{6, "xtea"},
 	{8, "blowfish"},
 	{9, "twofish"},
+	{10, "loki97"},
+	{11, "rc2"},
 	{14, "rijndael128"},
+	{15, "rijndael192"},
+	{16, "rijndael256"},
+	{20, "serpent"},
+	{23, "gost"},
+	{26, "saferplus"},
 }
 
-// password is long enough to be cut for every cipher's key size.
+// password is cut to the key of most ciphers and zero-padded to Blowfish's
+// (56 bytes) and RC2's (128); the golden packets in nsca prove both rules
+// for every cipher.
 const password = "e2e-S3cret+pass/word-longer-than-any-key-0123456789"
 
 // bigOutput is a plugin output of exactly n bytes, printable and free of
@@ -128,4 +141,24 @@ func TestCrossCheck(t *testing.T) {
 	}
 	checkLines(t, "picket send -> nsca vs send_nsca -> nsca", viaSend, real)
 	checkLines(t, "send_nsca -> picket server vs send_nsca -> nsca", viaServer, real)
+}
+
+// TestConfigCheckAcceptsEveryCipher: `picket config check` takes each
+// method's name and number in a target, as an operator copying nsca.cfg's
+// setting would write it.
+func TestConfigCheckAcceptsEveryCipher(t *testing.T) {
+	needE2E(t)
+	dir := t.TempDir()
+	pw := writeFile(t, filepath.Join(dir, "pw"), password, 0o600)
+	for _, c := range ciphers {
+		for _, enc := range []string{c.Name, strconv.Itoa(c.Method)} {
+			cfg := writeFile(t, filepath.Join(dir, "picket.toml"), fmt.Sprintf(
+				"hostname = \"web01\"\n[[target]]\naddress = \"127.0.0.1:5667\"\nencryption = %q\npassword_file = %q\n"+
+					"[[check]]\nservice = \"dummy\"\ncommand = \"check_dummy 0\"\n", enc, pw), 0o600)
+			r := run(t, nil, picketBin, "config", "check", cfg)
+			if r.Code != 0 || r.Stderr != "" {
+				t.Errorf("encryption = %q:\n%v", enc, r)
+			}
+		}
+	}
 }

@@ -377,6 +377,7 @@ func startPicketServerNSCAConfig(tb testing.TB, method int, password string) *pi
 type procResult struct {
 	Code           int
 	Stdout, Stderr string
+	CPU            time.Duration // user and system time, for benchmarks
 }
 
 func (r procResult) String() string {
@@ -394,6 +395,9 @@ func run(tb testing.TB, stdin []byte, bin string, args ...string) procResult {
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
 	r := procResult{Stdout: out.String(), Stderr: errb.String()}
+	if ps := cmd.ProcessState; ps != nil {
+		r.CPU = ps.UserTime() + ps.SystemTime()
+	}
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
