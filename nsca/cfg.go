@@ -27,7 +27,10 @@ type ServerConfig struct {
 	Password     []byte
 	Method       Method // decryption_method
 	CommandFile  string
-	AppendToFile bool
+	// CheckResultPath, when set, is where nsca writes result files for
+	// Nagios to read instead of using the command file.
+	CheckResultPath string
+	AppendToFile    bool
 	MaxPacketAge time.Duration
 	Ignored      []string // names of accepted options with no effect here
 }
@@ -159,6 +162,8 @@ func ReadServerConfig(r io.Reader, file string) (ServerConfig, error) {
 			c.Address = strings.TrimSpace(l.value)
 		case strings.Contains(l.name, "command_file"):
 			c.CommandFile = l.value
+		case strings.Contains(l.name, "check_result_path"):
+			c.CheckResultPath = strings.TrimSpace(l.value)
 		case strings.Contains(l.name, "alternate_dump_file"):
 			c.Ignored = append(c.Ignored, l.name)
 		case strings.Contains(l.name, "password"):
@@ -182,7 +187,7 @@ func ReadServerConfig(r io.Reader, file string) (ServerConfig, error) {
 			}
 			c.MaxPacketAge = time.Duration(n) * time.Second
 		case strings.Contains(l.name, "debug"), strings.Contains(l.name, "strict_mode_spoofing"),
-			strings.Contains(l.name, "aggregate_writes"), strings.Contains(l.name, "check_result_path"),
+			strings.Contains(l.name, "aggregate_writes"),
 			l.name == "nsca_user", l.name == "nsca_group", l.name == "nsca_chroot",
 			l.name == "pid_file", l.name == "log_facility":
 			c.Ignored = append(c.Ignored, l.name)

@@ -35,6 +35,9 @@ type Dialer struct {
 	// server's TCP stack (Linux only), so a burst never runs far ahead of a
 	// slow server; zero means DefaultInFlight, negative means no cap.
 	InFlight int
+	// ArrivalTimes keeps sending the server's own timestamp even to a server
+	// that takes check times (see checktime.go).
+	ArrivalTimes bool
 }
 
 // DefaultInFlight keeps a client at most 8 packets (34 KB) ahead of what
@@ -100,33 +103,48 @@ func (d *Dialer) Handshake(ctx context.Context, nc net.Conn) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	ts := binary.BigEndian.Uint32(init[IVSize:])
 	return &Conn{
-		nc:        nc,
-		crypt:     cr,
-		timestamp: binary.BigEndian.Uint32(init[IVSize:]),
-		size:      size,
-		buf:       make([]byte, size),
-		noise:     noise,
-		pace:      newPacer(nc, d.inFlight()*size),
+		nc:         nc,
+		checkTimes: !d.ArrivalTimes && ivMarked(init[:IVSize]),
+		offset:     time.Unix(int64(ts), 0).Sub(time.Now()),
+		crypt:      cr,
+		timestamp:  ts,
+		size:       size,
+		buf:        make([]byte, size),
+		noise:      noise,
+		pace:       newPacer(nc, d.inFlight()*size),
 	}, nil
 }
 
 // Conn is a client connection that has read its init packet. It is not safe
 // for concurrent use: packets share one cipher stream.
 type Conn struct {
-	nc        net.Conn
-	crypt     crypter
-	timestamp uint32
-	size      int // bytes per packet
-	buf       []byte
-	noise     cipher.Stream
-	pace      *pacer
-	sent      int
-	closed    bool
+	nc net.Conn
+	// checkTimes: the server takes check times; offset is its clock minus
+	// ours at connect, which a check time is moved by.
+	checkTimes bool
+	offset     time.Duration
+	crypt      crypter
+	timestamp  uint32
+	size       int // bytes per packet
+	buf        []byte
+	noise      cipher.Stream
+	pace       *pacer
+	sent       int
+	closed     bool
 }
 
 // ServerTime is the server's clock at connect time, from the init packet.
 func (c *Conn) ServerTime() time.Time { return time.Unix(int64(c.timestamp), 0) }
+
+// CheckTimes reports whether the server takes each result's check time
+// (a picket server), so that packets say when they were checked.
+func (c *Conn) CheckTimes() bool { return c.checkTimes }
+
+// ClockOffset is the server's clock minus this host's, as the init packet
+// showed it (to the second).
+func (c *Conn) ClockOffset() time.Duration { return c.offset }
 
 // Sent is the number of packets written in full on this connection. The
 // server never acknowledges, so this is all a client can know.
@@ -163,7 +181,10 @@ func (c *Conn) SendBatch(ctx context.Context, ps []Packet) (int, error) {
 	c.noise.XORKeyStream(buf, buf)
 	for i := range ps {
 		p := ps[i]
-		p.Timestamp = c.timestamp
+		p.Timestamp, p.CheckTime = c.timestamp, false
+		if c.checkTimes && !p.Checked.IsZero() {
+			p.Timestamp, p.CheckTime = uint32(p.Checked.Add(c.offset).Unix()), true
+		}
 		if err := p.encode(buf[i*size : (i+1)*size]); err != nil {
 			return 0, fmt.Errorf("packet %d: %w", i+1, err)
 		}

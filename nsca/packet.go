@@ -50,6 +50,13 @@ type Packet struct {
 	Host       string
 	Service    string
 	Output     string
+	// Checked, for a client, is when the result was checked: sent as the
+	// timestamp to a server that takes check times (see checktime.go),
+	// ignored otherwise.
+	Checked time.Time
+	// CheckTime, as received, says that Timestamp is when the result was
+	// checked, not the server's clock at connect echoed.
+	CheckTime bool
 }
 
 // Time returns the packet's timestamp as a time.
@@ -96,6 +103,11 @@ func (p *Packet) encode(buf []byte) error {
 		return err
 	}
 	binary.BigEndian.PutUint16(buf[offVersion:], packetVersion)
+	flag := uint16(0)
+	if p.CheckTime {
+		flag = checkTimeFlag
+	}
+	binary.BigEndian.PutUint16(buf[offPad:], flag)
 	binary.BigEndian.PutUint32(buf[offCRC:], 0)
 	binary.BigEndian.PutUint32(buf[offTime:], p.Timestamp)
 	binary.BigEndian.PutUint16(buf[offRC:], uint16(p.ReturnCode))
@@ -121,6 +133,7 @@ func decode(buf []byte) (Packet, error) {
 		return Packet{}, ErrCRC
 	}
 	return Packet{
+		CheckTime:  binary.BigEndian.Uint16(buf[offPad:]) == checkTimeFlag,
 		Timestamp:  binary.BigEndian.Uint32(buf[offTime:]),
 		ReturnCode: int16(binary.BigEndian.Uint16(buf[offRC:])),
 		Host:       cString(buf[offHost : offHost+MaxHost]),

@@ -28,6 +28,10 @@ type Received struct {
 	Remote net.Addr
 	Time   time.Time // when the server finished reading it
 	Legacy bool      // sent as a 720-byte NSCA 2.7 packet
+	// Checked is when the result was checked, for a client that said so
+	// (the check-time extension, offered when Server.CheckTimes is set);
+	// zero otherwise.
+	Checked time.Time
 }
 
 // Handler takes each valid packet. It is called from the connection's
@@ -53,6 +57,10 @@ type Server struct {
 	// the server's clock, either way; zero disables the check. (nsca 2.10
 	// parses max_packet_age but never applies it.)
 	MaxPacketAge time.Duration
+	// CheckTimes offers clients the check-time extension (checktime.go):
+	// a picket agent then sends when each result was checked, and
+	// Received.Checked says it.
+	CheckTimes bool
 	// ReadTimeout bounds the wait for each packet, and for an idle client.
 	ReadTimeout time.Duration
 	// MaxConns caps concurrent connections; more are closed at once.
@@ -210,6 +218,9 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 		s.logger().Error("nsca: cannot generate IV", "err", err)
 		return
 	}
+	if s.CheckTimes {
+		markIV(init[:IVSize])
+	}
 	binary.BigEndian.PutUint32(init[IVSize:], uint32(s.now().Unix()))
 	nc.SetWriteDeadline(time.Now().Add(s.readTimeout()))
 	if _, err := nc.Write(init[:]); err != nil {
@@ -273,11 +284,22 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 		if legacy {
 			s.stats.legacy.Add(1)
 		}
-		s.Handler.HandleNSCA(ctx, Received{Packet: pkt, Remote: remote, Time: now, Legacy: legacy})
+		rcv := Received{Packet: pkt, Remote: remote, Time: now, Legacy: legacy}
+		if s.CheckTimes && pkt.CheckTime {
+			rcv.Checked = pkt.Time()
+		}
+		s.Handler.HandleNSCA(ctx, rcv)
 	}
 }
 
+// stale applies MaxPacketAge to a timestamp that should be the server's
+// own clock at connect, echoed. A check time (the extension) is as old as
+// the result is, which the client's spool bounds; only one from the future
+// is refused.
 func (s *Server) stale(p Packet, now time.Time) bool {
+	if s.CheckTimes && p.CheckTime {
+		return p.Time().Sub(now) > maxAhead
+	}
 	if s.MaxPacketAge <= 0 {
 		return false
 	}

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
-
-	"github.com/picket-monitoring/picket/nsca"
 )
 
 func TestBackoffDoublesToCapWithHalfJitter(t *testing.T) {
@@ -126,7 +124,7 @@ type slowConn struct {
 	got *[]string
 }
 
-func (c slowConn) SendBatch(ctx context.Context, ps []nsca.Packet) (int, error) {
+func (c slowConn) SendBatch(ctx context.Context, ps []Item) (int, error) {
 	for i, p := range ps {
 		select {
 		case <-ctx.Done():
@@ -134,7 +132,7 @@ func (c slowConn) SendBatch(ctx context.Context, ps []nsca.Packet) (int, error) 
 		case <-time.After(10 * time.Millisecond):
 		}
 		c.mu.Lock()
-		*c.got = append(*c.got, p.Output)
+		*c.got = append(*c.got, p.Result.PluginOutput())
 		c.mu.Unlock()
 	}
 	return len(ps), nil

@@ -89,10 +89,11 @@ func BenchmarkDrain(b *testing.B) {
 // DefaultBatchSize costs on the slowest cipher (3DES here), against the
 // send timeout.
 func BenchmarkCipherBatch(b *testing.B) {
-	ps := make([]nsca.Packet, DefaultBatchSize)
+	ps := make([]Item, DefaultBatchSize)
 	for i := range ps {
-		ps[i] = nsca.Packet{Host: "web01", Service: fmt.Sprintf("svc%d", i%50),
-			Output: "DISK OK - free space: / 80934MiB | /=12926844928B;;;0;270552530944"}
+		ps[i] = Item{Result: check.Result{Host: "web01", Service: fmt.Sprintf("svc%d", i%50),
+			Output: "DISK OK - free space: / 80934MiB", CheckTime: time.Now(),
+			Perfdata: []check.Perf{{Label: "/", Value: 12926844928, UOM: "B", Min: "0", Max: "270552530944"}}}}
 	}
 	for m := nsca.Method(0); m <= 26; m++ {
 		if !m.Implemented() {

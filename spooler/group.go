@@ -22,6 +22,8 @@ type settings struct {
 	now                             func() time.Time
 	logger                          *slog.Logger
 	randInt64                       func(int64) int64
+	ttl                             func(check.Key) time.Duration
+	refused                         func(string, Item)
 }
 
 // tunables are the settings Apply may change.
@@ -86,9 +88,10 @@ type group struct {
 	down   bool // every target was down at the last attempt
 	// recheck says an attempt failed since pending was read: the spool
 	// may have dropped some of it meanwhile (see dropRetired).
-	recheck bool
-	lastErr error // of the last failed batch, for Flush's error
-	logErrs errThrottle
+	recheck     bool
+	lastErr     error // of the last failed batch, for Flush's error
+	logErrs     errThrottle
+	logRefusals errThrottle
 
 	statsMu sync.Mutex
 	stats   GroupStats
@@ -109,14 +112,11 @@ type target struct {
 	stats         TargetStats
 }
 
-// item is a prepared record: what its packet needs, rendered once.
+// item is a prepared record.
 type item struct {
 	seq     uint64
-	host    string
-	service string
-	state   check.State
-	output  string
-	checked time.Time
+	res     check.Result
+	checked time.Time // res.CheckTime, or when spooled
 	old     bool
 }
 
@@ -141,7 +141,6 @@ func (g *group) setTargets(ts []Target) {
 	targets := make([]*target, len(ts))
 	for i, t := range ts {
 		t.Name = or(t.Name, t.Address)
-		t.MaxOutput = or(t.MaxOutput, nsca.MaxOutput)
 		targets[i] = &target{
 			Target: t,
 			index:  i,
@@ -163,8 +162,7 @@ func (g *group) sameTargets(ts []Target) bool {
 	}
 	for i, t := range ts {
 		have := g.targets[i].Target
-		if or(t.Name, t.Address) != have.Name || t.Address != have.Address ||
-			or(t.MaxOutput, nsca.MaxOutput) != have.MaxOutput || t.Fingerprint != have.Fingerprint {
+		if or(t.Name, t.Address) != have.Name || t.Address != have.Address || t.Fingerprint != have.Fingerprint {
 			return false
 		}
 	}
@@ -359,10 +357,7 @@ func (g *group) prepare(ctx context.Context, recs []spool.Record) error {
 			continue
 		}
 		g.newest[k] = ct
-		g.pending = append(g.pending, item{
-			seq: rec.Seq, host: r.Host, service: r.Service, state: r.State,
-			output: r.PluginOutput(), checked: ct, old: old,
-		})
+		g.pending = append(g.pending, item{seq: rec.Seq, res: r, checked: ct, old: old})
 		g.readPos = rec.Seq
 	}
 	return nil
@@ -375,18 +370,17 @@ func sendable(r check.Result) error {
 	return p.Validate(nsca.PacketSize)
 }
 
-// packet renders it for a target that carries max output bytes, at now.
-func (it *item) packet(now time.Time, max int) nsca.Packet {
-	out := it.output
+// toItem is it as a Conn gets it, at now.
+func (g *group) toItem(it *item, now time.Time) Item {
+	out := Item{Result: it.res}
+	out.Result.CheckTime = it.checked
 	if it.old {
-		out = delayPrefix(now.Sub(it.checked), it.checked) + out
+		out.Delay = max(now.Sub(it.checked), 0)
 	}
-	return nsca.Packet{
-		ReturnCode: int16(it.state),
-		Host:       it.host,
-		Service:    it.service,
-		Output:     nsca.TruncateOutput(out, max),
+	if g.cfg.ttl != nil {
+		out.TTL = g.cfg.ttl(it.key())
 	}
+	return out
 }
 
 // pick returns the first target in failover order that may be tried: not
@@ -438,13 +432,14 @@ func (g *group) attempt(ctx context.Context, t *target) error {
 	now := g.cfg.now()
 	g.repolicy(now)
 	k := min(len(g.pending), t.limit)
-	ps := make([]nsca.Packet, k)
-	for i := range ps {
-		ps[i] = g.pending[i].packet(now, t.MaxOutput)
+	items := make([]Item, k)
+	for i := range items {
+		items[i] = g.toItem(&g.pending[i], now)
 	}
 	bctx, cancel := context.WithTimeout(ctx, g.cfg.timeout)
 	defer cancel()
-	n, connected, err := send(bctx, t, ps)
+	n, connected, err := send(bctx, t, items)
+	g.refusals(t, items[:n])
 	g.written(t, n)
 	if err == nil {
 		g.succeeded(t, k)
@@ -492,7 +487,7 @@ func (g *group) dropRetired(ctx context.Context) {
 }
 
 // send dials t and sends ps; connected says the dial succeeded.
-func send(ctx context.Context, t *target, ps []nsca.Packet) (n int, connected bool, err error) {
+func send(ctx context.Context, t *target, ps []Item) (n int, connected bool, err error) {
 	conn, err := t.Dialer.Dial(ctx, t.Address)
 	if err != nil {
 		return 0, false, fmt.Errorf("send to %s: %w", t.Name, err)
@@ -500,10 +495,10 @@ func send(ctx context.Context, t *target, ps []nsca.Packet) (n int, connected bo
 	defer conn.Close()
 	n, err = conn.SendBatch(ctx, ps)
 	if err != nil {
-		return n, true, fmt.Errorf("send to %s: %d of %d packets written: %w", t.Name, n, len(ps), err)
+		return n, true, fmt.Errorf("send to %s: %d of %d results settled: %w", t.Name, n, len(ps), err)
 	}
 	if n != len(ps) {
-		return n, true, fmt.Errorf("send to %s: %d of %d packets written, no error given", t.Name, n, len(ps))
+		return n, true, fmt.Errorf("send to %s: %d of %d results settled, no error given", t.Name, n, len(ps))
 	}
 	return n, true, nil
 }
@@ -514,7 +509,7 @@ func (g *group) written(t *target, n int) {
 		return
 	}
 	for _, it := range g.pending[:n] {
-		g.sentState[it.key()] = it.state
+		g.sentState[it.key()] = it.res.State
 	}
 	g.pos = g.pending[n-1].seq
 	g.pending = g.pending[n:]
@@ -537,6 +532,37 @@ func (g *group) countSent(t *target, n int) {
 	t.stats.Sent += uint64(n)
 	t.stats.LastSuccess = now
 	g.statsMu.Unlock()
+}
+
+// refusals counts and reports the items t refused for good, once per kind
+// of refusal a period in the log.
+func (g *group) refusals(t *target, items []Item) {
+	for _, it := range items {
+		if it.Refused == nil {
+			continue
+		}
+		g.statsMu.Lock()
+		g.stats.Refused++
+		t.stats.Refused++
+		t.stats.LastRefusal = it.Refused.Error()
+		g.statsMu.Unlock()
+		if n, ok := g.logRefusals.allow(refusalKind(it.Refused), time.Now()); ok {
+			g.log.Warn("spooler: target refused a result for good; not sent again", "target", t.Name,
+				"host", it.Result.Host, "service", it.Result.Service, "err", it.Refused, "refused_meanwhile", n)
+		}
+		if g.cfg.refused != nil {
+			g.cfg.refused(t.Name, it)
+		}
+	}
+}
+
+// refusalKind is what makes two refusals "the same" for the log.
+func refusalKind(err error) string {
+	var k interface{ Kind() string }
+	if errors.As(err, &k) {
+		return k.Kind()
+	}
+	return fmt.Sprintf("%T", errors.Unwrap(err))
 }
 
 // growAfter is how many full batches in a row a target must take in time

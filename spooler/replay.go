@@ -104,8 +104,8 @@ func (g *group) repolicy(now time.Time) {
 		if !seen {
 			st, seen = g.sentState[k]
 		}
-		prev[k] = it.state
-		if it.old && seen && st == it.state && last[k] != i {
+		prev[k] = it.res.State
+		if it.old && seen && st == it.res.State && last[k] != i {
 			reduced++
 			continue
 		}
@@ -118,7 +118,7 @@ func (g *group) repolicy(now time.Time) {
 	g.statsMu.Unlock()
 }
 
-func (it *item) key() check.Key { return check.Key{Host: it.host, Service: it.service} }
+func (it *item) key() check.Key { return key(it.res) }
 
 // delayPrefix marks an old result with how late it is and when it was
 // checked, since Nagios will show it under the time it arrives.

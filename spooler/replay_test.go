@@ -150,7 +150,7 @@ func TestDelayedOutputIsCutToMaxOutput(t *testing.T) {
 	log.add(t, r)
 	legacy := NSCA(&nsca.Dialer{Method: nsca.None, Legacy: true})
 	s := mustNew(t, Options{Log: log, Now: func() time.Time { return now },
-		Targets: []Target{{Group: "g", Address: rcv.addr, Dialer: legacy, MaxOutput: nsca.MaxLegacyOutput}}})
+		Targets: []Target{{Group: "g", Address: rcv.addr, Dialer: legacy}}})
 	if err := s.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -9,8 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/picket-monitoring/picket/internal/check"
 	"github.com/picket-monitoring/picket/internal/spool"
-	"github.com/picket-monitoring/picket/nsca"
 )
 
 // Log is the durable spool seen through named cursors: *spool.Spool, whose
@@ -26,23 +26,40 @@ type Log interface {
 	Commit(cursor string, seq uint64) error
 }
 
-// Dialer opens a connection to one NSCA target.
+// Dialer opens a connection to one target: NSCA (NSCA) or Icinga 2's API
+// (Icinga2), each a kind of target behind the same interface.
 type Dialer interface {
 	Dial(ctx context.Context, addr string) (Conn, error)
 }
 
-// Conn carries one batch of packets to a target: the spooler dials, calls
+// Conn carries one batch of results to a target: the spooler dials, calls
 // SendBatch once and closes, so a Conn may end the batch as its protocol
-// likes (NSCA's confirms the server read it).
+// likes (NSCA's confirms the server read it; Icinga answers each result).
 type Conn interface {
-	// SendBatch returns how many packets were written in full, from the
-	// first, and an error if any were not or the batch could not be
-	// ended cleanly.
-	SendBatch(ctx context.Context, ps []nsca.Packet) (int, error)
+	// SendBatch delivers items in order and returns how many, from the
+	// first, are settled: taken by the target, or refused by it for good
+	// (the Conn then sets the item's Refused), and an error if the rest
+	// were not. The cursor moves over settled items only.
+	SendBatch(ctx context.Context, items []Item) (int, error)
 	Close() error
 }
 
-// Target is one NSCA server a group sends to.
+// Item is one result as a target's Conn gets it.
+type Item struct {
+	Result check.Result
+	// Delay is how late a result older than the replay window is (zero
+	// for a recent one): a target that files results under the time they
+	// arrive (a plain NSCA daemon) says so in the output.
+	Delay time.Duration
+	// TTL is how long the result stays current by its check's schedule,
+	// for targets that take it (Icinga 2); zero when not known.
+	TTL time.Duration
+	// Refused is set by the Conn when the target refused the item for
+	// good (an object it does not know): it is not sent again.
+	Refused error
+}
+
+// Target is one server a group sends to.
 type Target struct {
 	// Name is for logs and stats; empty means Address.
 	Name    string
@@ -52,9 +69,6 @@ type Target struct {
 	// record (fan-out).
 	Group  string
 	Dialer Dialer
-	// MaxOutput is the output a packet carries: nsca.MaxOutput (the default
-	// for 0), or nsca.MaxLegacyOutput for a legacy target.
-	MaxOutput int
 	// Fingerprint stands for everything else that makes the target what it
 	// is (cipher, password, timeouts): Apply restarts a group whose
 	// targets' fingerprints change, and leaves the others running.
@@ -125,6 +139,12 @@ type Options struct {
 	// Stats; nil means time.Now. Backoff (and NextTry) runs on the
 	// runtime's clock, so a fake Now never stalls a retry.
 	Now func() time.Time
+	// TTL gives an item's TTL: how long a result of that host and service
+	// stays current. Nil: none.
+	TTL func(check.Key) time.Duration
+	// Refused hears of each item a target refused for good, with the
+	// target's name, so the caller can act (register the host).
+	Refused func(target string, it Item)
 }
 
 // ErrInvalidOptions is wrapped by New's and Apply's errors.
@@ -161,7 +181,7 @@ func New(o Options) (*Spooler, error) {
 	if err := validate(o); err != nil {
 		return nil, err
 	}
-	base := settings{log: o.Log, now: o.Now, logger: o.Logger, randInt64: randInt64N}
+	base := settings{log: o.Log, now: o.Now, logger: o.Logger, randInt64: randInt64N, ttl: o.TTL, refused: o.Refused}
 	if base.now == nil {
 		base.now = time.Now
 	}
@@ -315,9 +335,6 @@ func validate(o Options) error {
 		}
 		if t.Dialer == nil {
 			bad("%s: no dialer", what)
-		}
-		if t.MaxOutput < 0 || t.MaxOutput > nsca.MaxOutput {
-			bad("%s: MaxOutput %d is outside 1..%d", what, t.MaxOutput, nsca.MaxOutput)
 		}
 	}
 	if len(problems) > 0 {

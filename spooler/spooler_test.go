@@ -27,8 +27,6 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{"no dialer", Options{Log: log, Targets: []Target{{Group: "g", Address: "a:1"}}}, []string{`target 1 ("a:1"): no dialer`}},
 		{"duplicate address in a group", Options{Log: log, Targets: []Target{ok, tgt("other", ok.Address), ok}},
 			[]string{`target 3`, `address 127.0.0.1:5667 appears twice in group "main"`}},
-		{"output too large", Options{Log: log, Targets: []Target{{Group: "g", Address: "a:1", Dialer: ok.Dialer, MaxOutput: 5000}}},
-			[]string{"MaxOutput 5000"}},
 		{"negative settings", Options{Log: log, Targets: []Target{ok}, FlushInterval: -1, BatchSize: -1},
 			[]string{"FlushInterval is negative", "BatchSize is negative"}},
 	}
@@ -172,7 +170,7 @@ func (c *cutDialer) Dial(ctx context.Context, addr string) (Conn, error) {
 		nc.Close()
 		return nil, err
 	}
-	return nscaConn{c: conn}, nil
+	return nscaConn{c: conn, max: nsca.MaxOutput}, nil
 }
 
 type cutConn struct {

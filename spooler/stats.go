@@ -28,6 +28,9 @@ type GroupStats struct {
 	// Invalid counts records that decode but cannot be an NSCA packet: a
 	// host or service name longer than NSCA allows (logged, skipped).
 	Invalid uint64
+	// Refused counts results a target refused for good (an object Icinga
+	// does not know): not sent again.
+	Refused uint64
 
 	LastSuccess time.Time
 	LastError   string
@@ -40,6 +43,9 @@ type TargetStats struct {
 	Name, Address string
 	Sent          uint64
 	Failures      uint64 // failed batches, dial failures included
+	Refused       uint64 // results it refused for good
+	// LastRefusal says why it refused the last one.
+	LastRefusal string
 	// Up is true when the last attempt on the target succeeded; false
 	// before the first attempt.
 	Up          bool

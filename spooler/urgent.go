@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/picket-monitoring/picket/internal/check"
-	"github.com/picket-monitoring/picket/nsca"
 )
 
 // maxInbox bounds what SendNow keeps per group while no target takes it.
@@ -21,7 +20,7 @@ func (s *Spooler) SendNow(r check.Result) error {
 	if err := sendable(r); err != nil {
 		return fmt.Errorf("send now %s: %w", key(r), err)
 	}
-	it := item{host: r.Host, service: r.Service, state: r.State, output: r.PluginOutput(), checked: r.CheckTime}
+	it := item{res: r, checked: r.CheckTime}
 	for _, g := range *s.live.Load() {
 		g.inboxMu.Lock()
 		g.inbox = putInbox(g.inbox, it)
@@ -61,16 +60,17 @@ func (g *group) sendInbox(ctx context.Context, tried map[*target]bool) {
 			break
 		}
 		now := g.cfg.now()
-		ps := make([]nsca.Packet, len(items))
+		ps := make([]Item, len(items))
 		for i := range items {
-			ps[i] = items[i].packet(now, t.MaxOutput)
+			ps[i] = g.toItem(&items[i], now)
 		}
 		bctx, cancel := context.WithTimeout(ctx, g.cfg.timeout)
 		n, _, err := send(bctx, t, ps)
 		cancel()
+		g.refusals(t, ps[:n])
 		for _, it := range items[:n] {
 			g.newest[it.key()] = it.checked
-			g.sentState[it.key()] = it.state
+			g.sentState[it.key()] = it.res.State
 		}
 		g.countSent(t, n)
 		items = items[n:]

@@ -7,11 +7,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"time"
 
+	"github.com/picket-monitoring/picket/icinga2"
 	"github.com/picket-monitoring/picket/internal/check"
 	"github.com/picket-monitoring/picket/internal/config"
+	"github.com/picket-monitoring/picket/internal/schedule"
 	"github.com/picket-monitoring/picket/internal/spool"
 	"github.com/picket-monitoring/picket/plugins"
 	"github.com/picket-monitoring/picket/plugins/builtin"
@@ -58,6 +61,8 @@ type Agent struct {
 	ext    *extRun
 	health *spoolerHealth
 	losses *lossLedger
+	// running is the check list the poller runs, for the results' TTL.
+	running atomic.Pointer[map[check.Key]check.Check]
 
 	// sendDone and pollDone close when the senders and the poller have
 	// returned; stopSend and stopPoll end them.
@@ -123,7 +128,7 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 	if a.ext, err = startExternals(cfg, a.o.Version, a.logger.With("component", "externals")); err != nil {
 		return fmt.Errorf("%s: %w", cfg.File, err)
 	}
-	if err := a.poller.Apply(mergeChecks(cfg.Checks, a.ext.checks(), a.logger)); err != nil {
+	if err := a.apply(mergeChecks(cfg.Checks, a.ext.checks(), a.logger)); err != nil {
 		return fmt.Errorf("%s: %w", cfg.File, err)
 	}
 	a.startPoller()
@@ -143,6 +148,7 @@ func (a *Agent) startSenders(cfg *config.Config) error {
 		return err
 	}
 	o.Log, o.Logger = a.spool, a.logger.With("component", "spooler")
+	o.TTL, o.Refused = a.ttl, a.refused
 	if a.send, err = spooler.New(o); err != nil {
 		return err
 	}
@@ -264,8 +270,50 @@ func (a *Agent) warnCommands(cfg *config.Config) {
 
 // applyChecks hands the poller the local checks and the externals' merged.
 func (a *Agent) applyChecks() {
-	if err := a.poller.Apply(mergeChecks(a.cfg.Checks, a.ext.checks(), a.logger)); err != nil {
+	if err := a.apply(mergeChecks(a.cfg.Checks, a.ext.checks(), a.logger)); err != nil {
 		a.logger.Error("check list not applied; the previous one keeps running", "err", err)
+	}
+}
+
+// apply hands the poller list, and keeps it for ttl.
+func (a *Agent) apply(list []check.Check) error {
+	if err := a.poller.Apply(list); err != nil {
+		return err
+	}
+	m := make(map[check.Key]check.Check, len(list))
+	for _, c := range list {
+		m[c.Key()] = c
+	}
+	a.running.Store(&m)
+	return nil
+}
+
+// ttlSlack is what a result's TTL allows beyond the check's schedule: the
+// spool's flush, the network, the receiver's own sweep.
+const ttlSlack = time.Minute
+
+// ttl is how long a result of k stays current: what Nagios' freshness
+// threshold is, so Icinga needs no configuration for it. The agent's own
+// services report every health interval.
+func (a *Agent) ttl(k check.Key) time.Duration {
+	if m := a.running.Load(); m != nil {
+		if c, ok := (*m)[k]; ok {
+			return schedule.Overdue(c, time.Now(), ttlSlack)
+		}
+	}
+	cfg := a.cfg
+	if k.Host == cfg.Hostname && slices.Contains([]string{cfg.Health.PollerService, cfg.Health.SpoolerService, cfg.Health.ExternalsService}, k.Service) {
+		return schedule.Overdue(check.Check{Interval: cfg.Health.Interval.Duration}, time.Now(), ttlSlack)
+	}
+	return 0
+}
+
+// refused hears of a result a target refused for good. An object Icinga
+// does not know is one the server never created: registering again
+// declares the agent's services, and the server creates them.
+func (a *Agent) refused(target string, it spooler.Item) {
+	if errors.Is(it.Refused, icinga2.ErrUnknownObject) {
+		a.ext.askRegistration()
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/picket-monitoring/picket/autoreg"
@@ -44,6 +45,11 @@ type extManager struct {
 	now     func() time.Time
 
 	notify chan struct{}
+	// regAsked is set, and kick woken, when a target says the server
+	// does not know one of the agent's objects: register again at once.
+	regAsked atomic.Bool
+	kick     chan struct{}
+	askedAt  atomic.Int64 // unix ns of the last ask, for the rate limit
 
 	mu    sync.Mutex
 	hosts []*hostExternals // the agent's own host first
@@ -107,6 +113,7 @@ func newExtManager(cfg *config.Config, version string, logger *slog.Logger) (*ex
 		logger:  logger,
 		now:     time.Now,
 		notify:  make(chan struct{}, 1),
+		kick:    make(chan struct{}, 1),
 	}
 	if cfg.Autoreg.URL != "" {
 		m.client = &autoreg.Client{
@@ -186,6 +193,7 @@ func (m *extManager) run(ctx context.Context) (rename string) {
 	justRegistered := false
 	for {
 		needReg := m.fetchAll(ctx)
+		needReg = m.regAsked.Swap(false) || needReg
 		m.signal()
 		if ctx.Err() != nil {
 			return ""
@@ -222,6 +230,8 @@ func (m *extManager) run(ctx context.Context) (rename string) {
 			t.Stop()
 			return ""
 		case <-t.C:
+		case <-m.kick:
+			t.Stop()
 		}
 	}
 }
@@ -455,6 +465,25 @@ func (r *extRun) stop() {
 	}
 	r.cancel()
 	<-r.done
+}
+
+// askRegistration makes the manager register again soon: at once, unless
+// it was asked within the last externals interval (a target refusing a
+// batch of results for unknown objects asks once per result).
+func (r *extRun) askRegistration() {
+	if r == nil || r.m.client == nil {
+		return
+	}
+	now := time.Now().UnixNano()
+	if last := r.m.askedAt.Load(); now-last < int64(r.m.cfg.Externals.Interval.Duration) || !r.m.askedAt.CompareAndSwap(last, now) {
+		return
+	}
+	if !r.m.regAsked.Swap(true) {
+		select {
+		case r.m.kick <- struct{}{}:
+		default:
+		}
+	}
 }
 
 func (r *extRun) changed() <-chan struct{} {

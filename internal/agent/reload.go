@@ -25,7 +25,7 @@ func (a *Agent) Reload(host string) error {
 	if host != old.Hostname && host != "" {
 		ext = nil // the old name's externals must not run under the new one
 	}
-	if err := a.poller.Apply(mergeChecks(cfg.Checks, ext, a.logger)); err != nil {
+	if err := a.apply(mergeChecks(cfg.Checks, ext, a.logger)); err != nil {
 		a.logger.Error("config reload failed; still running the previous config", "err", err)
 		return err
 	}

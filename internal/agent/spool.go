@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/picket-monitoring/picket/icinga2"
 	"github.com/picket-monitoring/picket/internal/check"
 	"github.com/picket-monitoring/picket/internal/config"
 	"github.com/picket-monitoring/picket/internal/spool"
@@ -163,30 +164,42 @@ func (s *spoolSink) forget(keep []check.Check) {
 }
 
 // spoolerOptions is what the senders need of cfg: its targets, each with
-// its password read once, and the spool's sending settings. Log and Logger
-// are the caller's to add.
+// its password read once, and the spool's sending settings. Log, Logger,
+// TTL and Refused are the caller's to add.
 func spoolerOptions(cfg *config.Config) (spooler.Options, error) {
 	o := spooler.Options{
 		FlushInterval: cfg.Spool.FlushInterval.Duration,
 		ReplayWindow:  cfg.Spool.ReplayWindow.Duration,
 	}
 	for _, t := range cfg.Targets {
-		pw, err := t.Password()
+		d, err := dialer(cfg, t)
 		if err != nil {
 			return o, fmt.Errorf("target %s: %w", t.Address, err)
-		}
-		max := nsca.MaxOutput
-		if t.Legacy {
-			max = nsca.MaxLegacyOutput
 		}
 		o.Targets = append(o.Targets, spooler.Target{
 			Name:        t.Address,
 			Address:     t.Address,
 			Group:       t.Cursor(),
-			Dialer:      spooler.NSCA(&nsca.Dialer{Method: t.Method, Password: pw, Legacy: t.Legacy, Timeout: t.Timeout.Duration}),
-			MaxOutput:   max,
+			Dialer:      d,
 			Fingerprint: t.Fingerprint(),
 		})
 	}
 	return o, nil
+}
+
+// dialer makes the sender of t's kind.
+func dialer(cfg *config.Config, t config.Target) (spooler.Dialer, error) {
+	pw, err := t.Password()
+	if err != nil {
+		return nil, err
+	}
+	if t.Kind != config.KindIcinga2 {
+		return spooler.NSCA(&nsca.Dialer{Method: t.Method, Password: pw, Legacy: t.Legacy, Timeout: t.Timeout.Duration}), nil
+	}
+	c, err := icinga2.New(icinga2.Config{URL: t.URL, User: t.User, Password: string(pw), CertFile: t.CertFile,
+		KeyFile: t.KeyFile, CAFile: t.CAFile, ServerName: t.ServerName, Timeout: t.Timeout.Duration})
+	if err != nil {
+		return nil, err
+	}
+	return spooler.Icinga2(c, cfg.Hostname), nil
 }

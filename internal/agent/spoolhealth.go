@@ -22,10 +22,13 @@ type spoolerHealth struct {
 	host, service string
 	warn, crit    time.Duration
 	maxBytes      int64
+	// refused is each target's count of refused results at the last
+	// report, so a new refusal shows once as WARNING.
+	refused map[string]uint64
 }
 
 func newSpoolerHealth(cfg *config.Config) *spoolerHealth {
-	h := &spoolerHealth{}
+	h := &spoolerHealth{refused: map[string]uint64{}}
 	h.configure(cfg)
 	return h
 }
@@ -72,6 +75,12 @@ func (h *spoolerHealth) report(now time.Time, sp spool.Stats, st spooler.Stats, 
 			case age >= h.warn:
 				raise(check.Warning, fmt.Sprintf("%s: oldest unsent result is %s old%s", name, formatPeriod(age), lastError(g)))
 			}
+		}
+		for _, t := range g.Targets {
+			if prev := h.refused[t.Address]; t.Refused > prev {
+				raise(check.Warning, fmt.Sprintf("%s refused %d results (not sent again): %s", t.Name, t.Refused-prev, t.LastRefusal))
+			}
+			h.refused[t.Address] = t.Refused
 		}
 		if len(g.Targets) > 1 && g.Active != "" && g.Active != g.Targets[0].Name {
 			raise(check.Warning, fmt.Sprintf("%s: primary %s down, sending to %s", name, g.Targets[0].Name, g.Active))

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -104,9 +105,14 @@ const (
 // On reports whether self-reporting is enabled (the default).
 func (h Health) On() bool { return h.Enabled == nil || *h.Enabled }
 
-// Target is one NSCA server. Every group of targets gets every result;
-// within a group, the first target that is up gets them (failover).
+// Target is one server results go to: an NSCA receiver (kind "nsca", the
+// default: the nsca daemon or picket server) or Icinga 2's API (kind
+// "icinga2"). Every group of targets gets every result; within a group,
+// the first target that is up gets them (failover).
 type Target struct {
+	Kind string `toml:"kind"`
+	// Address is an NSCA target's host:port; for Icinga 2 it is derived
+	// from URL, to name the target in logs and stats.
 	Address string `toml:"address"`
 	// Group names a failover chain: targets sharing it are tried in file
 	// order and share one position in the spool. Empty: a group of one.
@@ -116,12 +122,28 @@ type Target struct {
 	Legacy       bool              `toml:"legacy"`
 	Timeout      tomlfile.Duration `toml:"timeout"`
 
+	// Icinga 2's API: its URL, the API user (with password_file) or a
+	// client certificate, the CA that signed the server's certificate,
+	// and the name to verify it under when it is not the URL's host.
+	URL        string `toml:"url"`
+	User       string `toml:"user"`
+	CertFile   string `toml:"cert_file"`
+	KeyFile    string `toml:"key_file"`
+	CAFile     string `toml:"ca_file"`
+	ServerName string `toml:"server_name"`
+
 	// Method is Encryption parsed.
 	Method nsca.Method `toml:"-"`
 	// secretSum fingerprints the password as loaded, so a reload that
 	// only changes the password file's content still counts as a change.
 	secretSum [sha256.Size]byte
 }
+
+// Target kinds.
+const (
+	KindNSCA    = "nsca"
+	KindIcinga2 = "icinga2"
+)
 
 // Externals is where the agent pulls its check list from. Its TLS
 // settings (ca_file, cert_file, key_file) serve registration too: both
@@ -238,21 +260,15 @@ func (c *Config) checkTargets(probs *tomlfile.Problems) {
 	for i := range c.Targets {
 		t := &c.Targets[i]
 		f := "target[" + strconv.Itoa(i) + "]"
-		if t.Address == "" {
-			probs.Add(f+".address", "missing (want host:port)")
-		} else if _, _, err := net.SplitHostPort(t.Address); err != nil {
-			probs.Add(f+".address", fmt.Sprintf("%q is not host:port", t.Address))
-		}
-		if t.Encryption == "" {
-			t.Encryption = "xor"
-		}
-		m, err := nsca.ParseMethod(t.Encryption)
-		if err != nil {
-			probs.Add(f+".encryption", err.Error())
-		}
-		t.Method = m
-		if (err != nil || m != nsca.None) && t.PasswordFile == "" {
-			probs.Add(f+".password_file", "missing: encryption "+t.Encryption+" needs a password")
+		switch t.Kind {
+		case "", KindNSCA:
+			t.Kind = KindNSCA
+			checkNSCATarget(probs, f, t)
+		case KindIcinga2:
+			checkIcingaTarget(probs, f, t)
+		default:
+			probs.Add(f+".kind", fmt.Sprintf("%q: want \"nsca\" (the default) or \"icinga2\"", t.Kind))
+			continue
 		}
 		if t.PasswordFile != "" {
 			if err := CheckSecretFile(t.PasswordFile); err != nil {
@@ -261,6 +277,79 @@ func (c *Config) checkTargets(probs *tomlfile.Problems) {
 				probs.Add(f+".password_file", err.Error())
 			} else {
 				t.secretSum = sha256.Sum256(pw)
+			}
+		}
+	}
+}
+
+func checkNSCATarget(probs *tomlfile.Problems, f string, t *Target) {
+	if t.Address == "" {
+		probs.Add(f+".address", "missing (want host:port)")
+	} else if _, _, err := net.SplitHostPort(t.Address); err != nil {
+		probs.Add(f+".address", fmt.Sprintf("%q is not host:port", t.Address))
+	}
+	for _, k := range []struct{ key, v string }{{"url", t.URL}, {"user", t.User}, {"cert_file", t.CertFile},
+		{"key_file", t.KeyFile}, {"ca_file", t.CAFile}, {"server_name", t.ServerName}} {
+		if k.v != "" {
+			probs.Add(f+"."+k.key, "is an Icinga 2 setting: set kind = \"icinga2\", or leave it out for NSCA")
+		}
+	}
+	if t.Encryption == "" {
+		t.Encryption = "xor"
+	}
+	m, err := nsca.ParseMethod(t.Encryption)
+	if err != nil {
+		probs.Add(f+".encryption", err.Error())
+	}
+	t.Method = m
+	if (err != nil || m != nsca.None) && t.PasswordFile == "" {
+		probs.Add(f+".password_file", "missing: encryption "+t.Encryption+" needs a password")
+	}
+}
+
+func checkIcingaTarget(probs *tomlfile.Problems, f string, t *Target) {
+	if t.Address != "" {
+		probs.Add(f+".address", "is an NSCA setting; an Icinga 2 target is named by its url")
+	}
+	u, err := url.Parse(t.URL)
+	switch {
+	case t.URL == "":
+		probs.Add(f+".url", "missing: Icinga 2's API, e.g. \"https://icinga.example.com:5665\"")
+	case err != nil || u.Scheme != "https" || u.Host == "":
+		probs.Add(f+".url", fmt.Sprintf("%q is not an https URL (Icinga 2's API speaks TLS only)", t.URL))
+	case u.User != nil:
+		probs.Add(f+".url", "no credentials in the URL: use user and password_file")
+	default:
+		t.Address = u.Host
+		if u.Port() == "" {
+			t.Address = net.JoinHostPort(u.Hostname(), "5665")
+		}
+	}
+	for _, k := range []struct {
+		key string
+		set bool
+	}{{"encryption", t.Encryption != ""}, {"legacy", t.Legacy}} {
+		if k.set {
+			probs.Add(f+"."+k.key, "is an NSCA setting, not Icinga 2's")
+		}
+	}
+	switch {
+	case t.CertFile != "" || t.KeyFile != "":
+		if t.CertFile == "" || t.KeyFile == "" {
+			probs.Add(f+".cert_file", "a client certificate needs both cert_file and key_file")
+		}
+		if t.KeyFile != "" {
+			if err := CheckSecretFile(t.KeyFile); err != nil {
+				probs.Add(f+".key_file", err.Error())
+			}
+		}
+	case t.User == "" || t.PasswordFile == "":
+		probs.Add(f+".user", "Icinga 2 needs user and password_file, or cert_file and key_file")
+	}
+	for _, k := range []struct{ key, path string }{{"ca_file", t.CAFile}, {"cert_file", t.CertFile}} {
+		if k.path != "" {
+			if _, err := os.Stat(k.path); err != nil {
+				probs.Add(f+"."+k.key, err.Error())
 			}
 		}
 	}
@@ -323,7 +412,8 @@ func (c *Config) checkRunner(probs *tomlfile.Problems) {
 // that does not leaves it alone.
 func (t *Target) Fingerprint() string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%d\x00%t\x00%d\x00", t.Method, t.Legacy, t.Timeout.Duration)
+	fmt.Fprintf(h, "%s\x00%d\x00%t\x00%d\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00", t.Kind, t.Method, t.Legacy,
+		t.Timeout.Duration, t.URL, t.User, t.CertFile, t.KeyFile, t.CAFile, t.ServerName)
 	h.Write(t.secretSum[:])
 	return hex.EncodeToString(h.Sum(nil)[:12])
 }

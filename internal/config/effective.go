@@ -51,14 +51,13 @@ func (c *Config) Effective(showMacros bool) ([]byte, error) {
 	e.Externals.URL = maskURL(e.Externals.URL)
 	e.Autoreg.URL = maskURL(e.Autoreg.URL)
 	for _, t := range c.Targets {
-		e.Targets = append(e.Targets, effTarget{
-			Address:      t.Address,
-			Group:        t.Group,
-			Encryption:   t.Method.String(),
-			PasswordFile: t.PasswordFile,
-			Legacy:       t.Legacy,
-			Timeout:      t.Timeout,
-		})
+		et := effTarget{Kind: t.Kind, Group: t.Group, PasswordFile: t.PasswordFile, Timeout: t.Timeout}
+		if t.Kind == KindIcinga2 {
+			et.URL, et.User, et.CertFile, et.KeyFile, et.CAFile, et.ServerName = maskURL(t.URL), t.User, t.CertFile, t.KeyFile, t.CAFile, t.ServerName
+		} else {
+			et.Address, et.Encryption, et.Legacy = t.Address, t.Method.String(), t.Legacy
+		}
+		e.Targets = append(e.Targets, et)
 	}
 	for k, v := range c.Macros {
 		if !showMacros {
@@ -130,9 +129,16 @@ type effHealth struct {
 }
 
 type effTarget struct {
-	Address      string            `toml:"address"`
+	Kind         string            `toml:"kind"`
+	Address      string            `toml:"address,omitempty"`
+	URL          string            `toml:"url,omitempty"`
+	User         string            `toml:"user,omitempty"`
+	CertFile     string            `toml:"cert_file,omitempty"`
+	KeyFile      string            `toml:"key_file,omitempty"`
+	CAFile       string            `toml:"ca_file,omitempty"`
+	ServerName   string            `toml:"server_name,omitempty"`
 	Group        string            `toml:"group,omitempty"`
-	Encryption   string            `toml:"encryption"`
+	Encryption   string            `toml:"encryption,omitempty"`
 	PasswordFile string            `toml:"password_file,omitempty"`
 	Legacy       bool              `toml:"legacy,omitempty"`
 	Timeout      tomlfile.Duration `toml:"timeout,omitempty"`

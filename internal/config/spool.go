@@ -126,8 +126,13 @@ func (c *Config) applySpoolDefaults(probs *tomlfile.Problems) {
 // listed twice in one group.
 func (c *Config) checkGroups(probs *tomlfile.Problems) {
 	seen := map[string]bool{}
+	kinds := map[string]string{}
 	for i, t := range c.Targets {
 		f := "target[" + strconv.Itoa(i) + "]"
+		if k, ok := kinds[t.Cursor()]; ok && k != t.Kind && t.Group != "" {
+			probs.Add(f+".kind", fmt.Sprintf("group %q mixes kinds of targets (%s and %s): a failover group's targets must speak the same protocol", t.Group, k, t.Kind))
+		}
+		kinds[t.Cursor()] = t.Kind
 		if t.Group != "" && (len(t.Group) > maxGroupLen || !groupName.MatchString(t.Group)) {
 			probs.Add(f+".group", fmt.Sprintf("%q: use up to %d letters, digits, '.', '_' or '-'", t.Group, maxGroupLen))
 		}

@@ -33,14 +33,17 @@ type Config struct {
 // NSCAConfig is the [nsca] section: the receiver that replaces the nsca
 // daemon.
 type NSCAConfig struct {
-	Listen       string            `toml:"listen"`
-	Encryption   string            `toml:"encryption"`
-	PasswordFile string            `toml:"password_file"`
-	CommandFile  string            `toml:"command_file"`
-	MaxPacketAge tomlfile.Duration `toml:"max_packet_age"`
-	ReadTimeout  tomlfile.Duration `toml:"read_timeout"`
-	MaxConns     int               `toml:"max_connections"`
-	QueueSize    int               `toml:"queue_size"`
+	Listen       string `toml:"listen"`
+	Encryption   string `toml:"encryption"`
+	PasswordFile string `toml:"password_file"`
+	CommandFile  string `toml:"command_file"`
+	// CheckResultPath, when set, gets a result file per result instead
+	// of a line in CommandFile, as nsca does with check_result_path.
+	CheckResultPath string            `toml:"check_result_path"`
+	MaxPacketAge    tomlfile.Duration `toml:"max_packet_age"`
+	ReadTimeout     tomlfile.Duration `toml:"read_timeout"`
+	MaxConns        int               `toml:"max_connections"`
+	QueueSize       int               `toml:"queue_size"`
 	// ReportHost, when set, is the Nagios host the server reports its own
 	// health on, as the passive service ReportService, every
 	// ReportInterval: CRITICAL for LossAlert after results were dropped.
@@ -125,8 +128,13 @@ func (n *NSCAConfig) resolve(file string) error {
 	} else if n.Method != nsca.None {
 		add("password_file", "missing: encryption "+n.Encryption+" needs a password")
 	}
-	if n.CommandFile == "" {
-		add("command_file", "missing (Nagios' external command file, e.g. /var/lib/nagios4/rw/nagios.cmd)")
+	if n.CommandFile == "" && n.CheckResultPath == "" {
+		add("command_file", "missing (Nagios' external command file, e.g. /var/lib/nagios4/rw/nagios.cmd, or check_result_path)")
+	}
+	if n.CheckResultPath != "" {
+		if st, err := os.Stat(n.CheckResultPath); err != nil || !st.IsDir() {
+			add("check_result_path", fmt.Sprintf("%s is not a folder (Nagios' check_result_path, e.g. /var/lib/nagios4/spool/checkresults)", n.CheckResultPath))
+		}
 	}
 	if n.MaxPacketAge.Duration == 0 {
 		n.MaxPacketAge.Duration = DefaultMaxPacketAge
@@ -160,16 +168,17 @@ func (n *NSCAConfig) resolve(file string) error {
 // FromNSCAConfig builds the [nsca] section from an nsca daemon's nsca.cfg,
 // so picket can replace the daemon without touching Nagios.
 func FromNSCAConfig(c nsca.ServerConfig) (*NSCAConfig, error) {
-	if c.CommandFile == "" {
+	if c.CommandFile == "" && c.CheckResultPath == "" {
 		return nil, errors.New("nsca.cfg has no command_file")
 	}
 	n := &NSCAConfig{
-		Listen:      net.JoinHostPort(c.Address, strconv.Itoa(c.Port)),
-		Encryption:  c.Method.String(),
-		Method:      c.Method,
-		Password:    c.Password,
-		CommandFile: c.CommandFile,
-		QueueSize:   DefaultQueueSize,
+		Listen:          net.JoinHostPort(c.Address, strconv.Itoa(c.Port)),
+		Encryption:      c.Method.String(),
+		Method:          c.Method,
+		Password:        c.Password,
+		CommandFile:     c.CommandFile,
+		CheckResultPath: c.CheckResultPath,
+		QueueSize:       DefaultQueueSize,
 	}
 	n.MaxPacketAge.Duration = c.MaxPacketAge
 	return n, nil

@@ -48,13 +48,28 @@ func newDropLedger(logger *slog.Logger, hold time.Duration) *dropLedger {
 
 // drop counts one result that was not queued.
 func (d *dropLedger) drop(r nsca.Received, now time.Time) {
+	d.count(r, now, func() {
+		d.logger.Error("command file queue is full: results are being dropped until Nagios reads the command file again",
+			"host", r.Host, "service", r.Service)
+	})
+}
+
+// failed counts one result that could not be written (a result file).
+func (d *dropLedger) failed(r nsca.Received, err error, now time.Time) {
+	d.count(r, now, func() {
+		d.logger.Error("cannot write a check result file: results are being dropped", "err", err)
+	})
+}
+
+// count adds r to the run under way, starting one (and saying so with
+// started) if there is none.
+func (d *dropLedger) count(r nsca.Received, now time.Time, started func()) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.total++
 	if d.cur == nil {
 		d.cur = &dropRun{From: r.Time, To: r.Time, First: now, Hosts: map[string]uint64{}}
-		d.logger.Error("command file queue is full: results are being dropped until Nagios reads the command file again",
-			"host", r.Host, "service", r.Service)
+		started()
 	}
 	c := d.cur
 	c.Results++

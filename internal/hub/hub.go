@@ -87,7 +87,8 @@ func listenNSCA(ctx context.Context, n *NSCAConfig, logger *slog.Logger) (func(c
 			MaxPacketAge: n.MaxPacketAge.Duration,
 			ReadTimeout:  n.ReadTimeout.Duration,
 			MaxConns:     n.MaxConns,
-			Handler:      &commandWriter{queue: queue, drops: drops},
+			CheckTimes:   true,
+			Handler:      newCommandWriter(n, queue, drops),
 			Logger:       logger,
 		}
 
@@ -114,16 +115,40 @@ func listenNSCA(ctx context.Context, n *NSCAConfig, logger *slog.Logger) (func(c
 	return run, ln, nil
 }
 
-// commandWriter turns packets into command-file lines. It never blocks the
-// connection: the queue takes the line, or the drop is counted.
+// commandWriter hands each result to Nagios under the time it was checked
+// when the agent said (a picket agent does), else under the time it
+// arrived: as a command-file line, which never blocks the connection (the
+// queue takes the line, or the drop is counted), or as a result file in
+// check_result_path.
 type commandWriter struct {
 	queue *nagios.Queue
+	dir   *nagios.ResultDir
 	drops *dropLedger
 }
 
+func newCommandWriter(n *NSCAConfig, q *nagios.Queue, drops *dropLedger) *commandWriter {
+	w := &commandWriter{queue: q, drops: drops}
+	if n.CheckResultPath != "" {
+		w.dir = nagios.NewResultDir(n.CheckResultPath)
+	}
+	return w
+}
+
 func (w *commandWriter) HandleNSCA(_ context.Context, r nsca.Received) {
+	at := r.Time
+	if !r.Checked.IsZero() {
+		at = r.Checked
+	}
+	if w.dir != nil {
+		if err := w.dir.Write(at, r.Host, r.Service, int(r.ReturnCode), r.Output); err != nil {
+			w.drops.failed(r, err, time.Now())
+			return
+		}
+		w.drops.queued()
+		return
+	}
 	var buf [512]byte
-	line := nagios.AppendCheckResult(buf[:0], r.Time, r.Host, r.Service, int(r.ReturnCode), r.Output)
+	line := nagios.AppendCheckResult(buf[:0], at, r.Host, r.Service, int(r.ReturnCode), r.Output)
 	if w.queue.Submit(line) {
 		w.drops.queued()
 	} else {

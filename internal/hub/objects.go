@@ -157,14 +157,9 @@ func (b *objectBuilder) parse(path, host string) ([]check.Check, string, error) 
 }
 
 // threshold is how long Nagios waits for a service's next result before it
-// calls it stale: two of the longest gaps the check's schedule leaves (one
-// result may be late or lost without a false alarm, and a restarted agent
-// first runs a check at its next slot), its timeout, and a slack for the
-// spool's flush, the network and Nagios' own freshness sweep. A healthy
-// agent therefore never looks stale, and a dead one does within about two
-// intervals.
+// calls it stale (schedule.Overdue, with the configured slack).
 func (b *objectBuilder) threshold(c check.Check, now time.Time) time.Duration {
-	return 2*schedule.Gap(c, now) + c.Timeout + b.nagios.FreshnessSlack.Duration
+	return schedule.Overdue(c, now, b.nagios.FreshnessSlack.Duration)
 }
 
 type hostBuild struct {

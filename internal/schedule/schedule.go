@@ -127,6 +127,17 @@ func Gap(c check.Check, now time.Time) time.Duration {
 	return longestGap(s, now)
 }
 
+// Overdue is how long after a result of c the next may be missing before
+// it is overdue: two of the longest gaps its schedule leaves (one result may
+// be late or lost without a false alarm, and a restarted agent first runs a
+// check at its next slot), its timeout, and slack for the spool's flush, the
+// network and the receiver's own sweep. Nagios' freshness threshold and
+// Icinga's ttl are this, so a healthy agent never looks stale and a dead
+// one does within about two intervals.
+func Overdue(c check.Check, now time.Time, slack time.Duration) time.Duration {
+	return 2*Gap(c, now) + c.Timeout + slack
+}
+
 // longestGap walks s's run times over the year after now, and at least one
 // gap when the next run is further away than that (a yearly spec).
 func longestGap(s Schedule, now time.Time) time.Duration {
