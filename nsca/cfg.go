@@ -22,17 +22,17 @@ type ClientConfig struct {
 // that only concern the C daemon's process model (nsca_user, pid_file,
 // log_facility, ...) are accepted and listed in Ignored.
 type ServerConfig struct {
-	Address      string // server_address; empty means every interface
-	Port         int    // server_port
-	Password     []byte
-	Method       Method // decryption_method
-	CommandFile  string
+	Address     string // server_address; empty means every interface
+	Port        int    // server_port
+	Password    []byte
+	Method      Method // decryption_method
+	CommandFile string
 	// CheckResultPath, when set, is where nsca writes result files for
 	// Nagios to read instead of using the command file.
 	CheckResultPath string
 	AppendToFile    bool
-	MaxPacketAge time.Duration
-	Ignored      []string // names of accepted options with no effect here
+	MaxPacketAge    time.Duration
+	Ignored         []string // names of accepted options with no effect here
 }
 
 // ConfigError points at one line of an nsca config file.
