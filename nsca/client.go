@@ -107,7 +107,7 @@ func (d *Dialer) Handshake(ctx context.Context, nc net.Conn) (*Conn, error) {
 	return &Conn{
 		nc:         nc,
 		checkTimes: !d.ArrivalTimes && ivMarked(init[:IVSize]),
-		offset:     time.Unix(int64(ts), 0).Sub(time.Now()),
+		offset:     time.Until(time.Unix(int64(ts), 0)),
 		crypt:      cr,
 		timestamp:  ts,
 		size:       size,
