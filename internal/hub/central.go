@@ -47,6 +47,7 @@ type central struct {
 	assigner *autoreg.Assigner // nil without [registration]
 	tokens   *autoreg.Tokens
 	objects  *nagios.Objects // nil without [nagios]
+	icinga   *icingaObjects  // nil without [icinga2]
 	builder  *objectBuilder
 	kick     chan struct{}
 	// blamed are the hosts whose LastError a failed objects update set;
@@ -107,6 +108,16 @@ func newCentral(cfg *Config, logger *slog.Logger) (*central, error) {
 			Logger: logger,
 		}
 		c.builder = &objectBuilder{dir: cfg.Externals.Dir, registry: reg, nagios: n, logger: logger}
+	}
+	if ic := cfg.Icinga2; ic != nil {
+		if c.icinga, err = newIcingaObjects(ic, logger); err != nil {
+			return nil, err
+		}
+		if c.builder == nil {
+			// The thresholds come from [icinga2] when there is no [nagios].
+			n := &NagiosConfig{FreshnessSlack: ic.FreshnessSlack, HealthInterval: ic.HealthInterval}
+			c.builder = &objectBuilder{dir: cfg.Externals.Dir, registry: reg, nagios: n, logger: logger}
+		}
 	}
 	return c, nil
 }
@@ -226,7 +237,7 @@ func (c *central) mux(ctx context.Context) http.Handler {
 // run a check whose results Nagios would drop as unknown. It waits at most
 // a minute; a failed update is logged and the file served anyway.
 func (c *central) gate(next http.Handler) http.Handler {
-	if c.objects == nil {
+	if !c.managesObjects() {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -243,7 +254,7 @@ func (c *central) gate(next http.Handler) http.Handler {
 
 // awaitSync requests an objects update and waits for it, a minute at most.
 func (c *central) awaitSync(ctx context.Context) {
-	if c.objects == nil {
+	if !c.managesObjects() {
 		return
 	}
 	done := c.requestSync()
@@ -273,6 +284,10 @@ func (c *central) requestSync() <-chan struct{} {
 	return done
 }
 
+// managesObjects says whether the server defines registered hosts in
+// Nagios ([nagios]) or Icinga 2 ([icinga2]).
+func (c *central) managesObjects() bool { return c.objects != nil || c.icinga != nil }
+
 // poke asks for a Nagios objects update soon.
 func (c *central) poke() {
 	select {
@@ -287,8 +302,12 @@ func (c *central) maintain(ctx context.Context) error {
 	flush := time.NewTicker(30 * time.Second)
 	defer flush.Stop()
 	var scan <-chan time.Time
-	if c.objects != nil {
-		t := time.NewTicker(c.cfg.Nagios.ScanInterval.Duration)
+	if c.managesObjects() {
+		every := DefaultScanInterval
+		if c.cfg.Nagios != nil {
+			every = c.cfg.Nagios.ScanInterval.Duration
+		}
+		t := time.NewTicker(every)
 		defer t.Stop()
 		scan = t.C
 		c.syncObjects(ctx) // what changed while the server was down
@@ -302,7 +321,7 @@ func (c *central) maintain(ctx context.Context) error {
 				c.logger.Error("cannot write the registry", "err", err)
 			}
 		case <-c.kick:
-			if c.objects == nil {
+			if !c.managesObjects() {
 				continue
 			}
 			t := time.NewTimer(syncDelay)
@@ -336,6 +355,17 @@ func (c *central) syncObjects(ctx context.Context) {
 	if err != nil {
 		c.logger.Error("Nagios objects not updated: an externals file is invalid", "err", err)
 		return
+	}
+	if c.icinga != nil {
+		if err := c.icinga.sync(ctx, hosts); err != nil {
+			c.logger.Error("Icinga 2 objects not all created; trying again at the next change or scan", "err", err)
+		}
+		if c.objects == nil {
+			c.mu.Lock()
+			c.synced = shas
+			c.mu.Unlock()
+			return
+		}
 	}
 	res, err := c.objects.Sync(ctx, hosts)
 	if err != nil {

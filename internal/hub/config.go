@@ -25,6 +25,7 @@ type Config struct {
 	Externals    *ExternalsConfig    `toml:"externals"`
 	Registration *RegistrationConfig `toml:"registration"`
 	Nagios       *NagiosConfig       `toml:"nagios"`
+	Icinga2      *IcingaConfig       `toml:"icinga2"`
 	Log          config.Log          `toml:"log"`
 
 	File string `toml:"-"`
@@ -94,6 +95,16 @@ func LoadConfig(path string) (*Config, error) {
 	}
 	if err := c.resolveHTTP(path, data); err != nil {
 		return nil, err
+	}
+	if c.Icinga2 != nil {
+		probs := tomlfile.NewProblems(path, data)
+		c.Icinga2.resolve(probs)
+		if c.Externals == nil {
+			probs.Add("icinga2", "needs [externals]: the objects come from the hosts' externals and registrations")
+		}
+		if err := probs.Err(); err != nil {
+			return nil, err
+		}
 	}
 	return c, nil
 }

@@ -41,7 +41,7 @@ func Run(ctx context.Context, cfg *Config, logger *slog.Logger, ready func(Addrs
 		opened = append(opened, ln)
 		addrs.NSCA, starts = ln.Addr(), append(starts, run)
 	}
-	if cfg.HTTP != nil || cfg.Nagios != nil {
+	if cfg.HTTP != nil || cfg.Nagios != nil || cfg.Icinga2 != nil {
 		side, err := newCentral(cfg, logger)
 		if err != nil {
 			return fail(err)
