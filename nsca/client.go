@@ -107,7 +107,7 @@ func (d *Dialer) Handshake(ctx context.Context, nc net.Conn) (*Conn, error) {
 	return &Conn{
 		nc:         nc,
 		checkTimes: !d.ArrivalTimes && ivMarked(init[:IVSize]),
-		offset:     time.Until(time.Unix(int64(ts), 0)),
+		offset:     clockOffset(time.Unix(int64(ts), 0), time.Now()),
 		crypt:      cr,
 		timestamp:  ts,
 		size:       size,
@@ -137,6 +137,18 @@ type Conn struct {
 
 // ServerTime is the server's clock at connect time, from the init packet.
 func (c *Conn) ServerTime() time.Time { return time.Unix(int64(c.timestamp), 0) }
+
+// clockOffset is server minus local, as far as a timestamp in whole seconds
+// can tell: within two seconds the clocks agree (the server's stamp is cut
+// to the second, and the init packet spent time on the way), so a check
+// time is not moved by noise.
+func clockOffset(server, local time.Time) time.Duration {
+	d := server.Sub(local)
+	if d.Abs() < 2*time.Second {
+		return 0
+	}
+	return d.Round(time.Second)
+}
 
 // CheckTimes reports whether the server takes each result's check time
 // (a picket server), so that packets say when they were checked.
