@@ -92,7 +92,7 @@ func (b *batch) sendGroup(ctx context.Context, g []int) {
 		case err == nil, errors.Is(err, ErrOutdated), errors.Is(err, ErrUnreachable):
 			continue
 		case errors.Is(err, ErrUnknownObject), errors.Is(err, ErrBadRequest), errors.Is(err, ErrInvalid):
-			b.notSent([][]int{g[j+1:]}, fmt.Errorf("an earlier result for %s failed: %v", b.results[i].Object(), err))
+			b.notSent([][]int{g[j+1:]}, fmt.Errorf("an earlier result for %s failed: %w", b.results[i].Object(), err))
 		default:
 			b.stop(err)
 			b.notSent([][]int{g[j+1:]}, err)
@@ -121,7 +121,9 @@ func (b *batch) stopReason(ctx context.Context) error {
 func (b *batch) notSent(groups [][]int, reason error) {
 	for _, g := range groups {
 		for _, i := range g {
-			b.out[i] = fmt.Errorf("icinga2: %s: %w: %v", b.results[i].Object(), ErrNotSent, reason)
+			// The reason is wrapped too, so a caller can tell "not sent, as
+			// the object is unknown" from "not sent, as the API failed".
+			b.out[i] = fmt.Errorf("icinga2: %s: %w: %w", b.results[i].Object(), ErrNotSent, reason)
 		}
 	}
 }

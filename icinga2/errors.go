@@ -166,6 +166,8 @@ func Retryable(err error) bool {
 	switch {
 	case err == nil:
 		return false
+	case errors.Is(err, ErrUnknownObject), errors.Is(err, ErrBadRequest), errors.Is(err, ErrInvalid):
+		return false // also when not sent because of such an earlier answer
 	case errors.Is(err, ErrUnavailable), errors.Is(err, ErrServer), errors.Is(err, ErrNotSent),
 		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return true

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/picket-monitoring/picket/icinga2"
 	"github.com/picket-monitoring/picket/internal/check"
 	"github.com/picket-monitoring/picket/internal/spool"
 	"github.com/picket-monitoring/picket/nsca"
@@ -558,11 +559,10 @@ func (g *group) refusals(t *target, items []Item) {
 
 // refusalKind is what makes two refusals "the same" for the log.
 func refusalKind(err error) string {
-	var k interface{ Kind() string }
-	if errors.As(err, &k) {
-		return k.Kind()
+	if k := icinga2.Kind(err); k != "other" {
+		return k
 	}
-	return fmt.Sprintf("%T", errors.Unwrap(err))
+	return err.Error()
 }
 
 // growAfter is how many full batches in a row a target must take in time

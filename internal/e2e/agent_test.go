@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -26,6 +27,8 @@ type agentEnv struct {
 	Targets string
 	// Settings go at the top of the file, e.g. a [spool] table.
 	Settings string
+	// Host is the agent's host name; empty means agent01.
+	Host string
 }
 
 func newAgentEnv(tb testing.TB) *agentEnv {
@@ -50,7 +53,7 @@ func (e *agentEnv) write(tb testing.TB, checks string) {
 	if targets == "" {
 		targets = e.target(e.NSCA.Addr, "")
 	}
-	writeFile(tb, e.Config, fmt.Sprintf(`hostname = "agent01"
+	writeFile(tb, e.Config, fmt.Sprintf(`hostname = %q
 plugin_dirs = [%q, %q]
 spool_dir = %q
 state_dir = %q
@@ -67,7 +70,7 @@ interval = "10s"
 interval = "1s"
 max_attempts = 1
 
-%s`, pluginDir, e.DropIns, filepath.Join(e.Dir, "spool"), filepath.Join(e.Dir, "state"), e.Settings, targets, checks), 0o600)
+%s`, cmp.Or(e.Host, "agent01"), pluginDir, e.DropIns, filepath.Join(e.Dir, "spool"), filepath.Join(e.Dir, "state"), e.Settings, targets, checks), 0o600)
 }
 
 // target renders a [[target]] table for addr, in group if not empty.
