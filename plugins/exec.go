@@ -36,7 +36,7 @@ func (r *Runner) execute(ctx context.Context, argv, env []string, shell bool) ou
 
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = env
-	tree, err := newTree(cmd)
+	tree, err := newTree(cmd, r.contain)
 	if err != nil {
 		o.startErr = err
 		return o
@@ -72,7 +72,7 @@ func (r *Runner) execute(ctx context.Context, argv, env []string, shell bool) ou
 	}
 	cmd.WaitDelay = r.cfg.KillGrace
 
-	err = cmd.Start()
+	err = tree.start()
 	// The child has its own copies; ours would hold the pipes open forever.
 	outW.Close()
 	errW.Close()
@@ -107,13 +107,13 @@ func (r *Runner) execute(ctx context.Context, argv, env []string, shell bool) ou
 	if err := tree.started(); err != nil {
 		tree.kill()
 		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		_ = tree.wait()
 		finish()
 		o.startErr = err
 		return o
 	}
 
-	o.waitErr = cmd.Wait()
+	o.waitErr = tree.wait()
 	o.state = cmd.ProcessState
 	if at := stoppedAt.Load(); at != 0 {
 		o.stopped = true

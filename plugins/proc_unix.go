@@ -13,13 +13,24 @@ import (
 
 // procTree is the plugin's process group. The plugin leads it (pgid = its
 // pid), and everything it starts stays in it unless it asks to leave, so one
-// signal reaches the whole tree.
-type procTree struct{ cmd *exec.Cmd }
-
-func newTree(cmd *exec.Cmd) (*procTree, error) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	return &procTree{cmd: cmd}, nil
+// signal reaches the whole tree. Its box (Linux) holds what leaves.
+type procTree struct {
+	cmd *exec.Cmd
+	box *box
 }
+
+func newTree(cmd *exec.Cmd, c *containment) (*procTree, error) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	b, err := c.newBox(cmd)
+	if err != nil {
+		return nil, fmt.Errorf("contain plugin: %w", err)
+	}
+	return &procTree{cmd: cmd, box: b}, nil
+}
+
+func (t *procTree) start() error { return t.box.start(t.cmd) }
+
+func (t *procTree) wait() error { return t.box.wait(t.cmd) }
 
 // useShell needs nothing on Unix: sh -c takes the line as one argument.
 func useShell(*exec.Cmd) {}
@@ -39,10 +50,10 @@ func (t *procTree) terminate() error {
 // agent must not hang with it.
 const killWait = 5 * time.Second
 
-// kill ends whatever is left of the group, and waits until it is gone:
-// SIGKILL takes effect asynchronously, and Run promises that nothing of the
-// tree is alive when it returns. The signal is repeated while waiting in
-// case a member was in the middle of forking.
+// kill ends whatever is left of the group and of the box, and waits until
+// it is gone: SIGKILL takes effect asynchronously, and Run promises that
+// nothing of the tree is alive when it returns. The signal is repeated
+// while waiting in case a member was in the middle of forking.
 //
 // After the plugin is reaped its pid could in principle be reused as a new
 // group id, but pids are handed out in sequence, so that needs the whole pid
@@ -50,6 +61,7 @@ const killWait = 5 * time.Second
 func (t *procTree) kill() {
 	pgid := t.cmd.Process.Pid
 	deadline := time.Now().Add(killWait)
+	t.box.kill(deadline)
 	for delay := time.Millisecond; ; delay = min(2*delay, 50*time.Millisecond) {
 		if t.signal(syscall.SIGKILL) != nil || !groupAlive(pgid) || time.Now().After(deadline) {
 			return
@@ -58,7 +70,7 @@ func (t *procTree) kill() {
 	}
 }
 
-func (t *procTree) release() {}
+func (t *procTree) release() { t.box.release() }
 
 func (t *procTree) signal(sig syscall.Signal) error {
 	err := syscall.Kill(-t.cmd.Process.Pid, sig)

@@ -24,7 +24,14 @@ type procTree struct {
 	job windows.Handle
 }
 
-func newTree(cmd *exec.Cmd) (*procTree, error) {
+// containment needs no choice on Windows: the job object holds every run.
+type containment struct{}
+
+func newContainment(Config) *containment { return &containment{} }
+
+func (*containment) describe() string { return "job object" }
+
+func newTree(cmd *exec.Cmd, _ *containment) (*procTree, error) {
 	job, err := windows.CreateJobObject(nil, nil)
 	if err != nil {
 		return nil, fmt.Errorf("create job object: %w", err)
@@ -45,6 +52,10 @@ func newTree(cmd *exec.Cmd) (*procTree, error) {
 	}
 	return &procTree{cmd: cmd, job: job}, nil
 }
+
+func (t *procTree) start() error { return t.cmd.Start() }
+
+func (t *procTree) wait() error { return t.cmd.Wait() }
 
 // useShell hands cmd.exe the line untouched: the quoting os/exec applies to
 // arguments follows CommandLineToArgvW, which cmd.exe does not use. /S makes

@@ -37,6 +37,11 @@ type Config struct {
 	// KillGrace is how long a plugin tree has between SIGTERM and SIGKILL;
 	// 0 means DefaultKillGrace.
 	KillGrace time.Duration
+	// NoCgroup keeps runs out of cgroups on Linux even where the agent
+	// could make one per run: they are then contained by the fallback
+	// (the agent as child subreaper, and /proc sweeps). Elsewhere it
+	// changes nothing.
+	NoCgroup bool
 	// Env is the environment plugins start from; nil means os.Environ().
 	Env []string
 	// Self is the picket executable that runs built-in checks
@@ -52,6 +57,7 @@ type Config struct {
 type Runner struct {
 	cfg     Config
 	interps map[string][]string
+	contain *containment
 }
 
 // NewRunner returns a Runner for cfg, with defaults filled in.
@@ -74,8 +80,15 @@ func NewRunner(cfg Config) *Runner {
 		interps[strings.ToLower(ext)] = slices.Clone(argv)
 	}
 	cfg.Interpreters = nil
-	return &Runner{cfg: cfg, interps: interps}
+	return &Runner{cfg: cfg, interps: interps, contain: newContainment(cfg)}
 }
+
+// Containment says how runs are held so that nothing a plugin starts
+// outlives its run, for the agent's log: "cgroup v2 DIR" (a cgroup per run
+// under DIR), "subreaper (why no cgroup)", "process group" or "job
+// object". On Linux the first call makes the choice, which may start a
+// probe process.
+func (r *Runner) Containment() string { return r.contain.describe() }
 
 // errCheckTimeout is the cause of a run's own deadline, which tells it apart
 // from the caller cancelling the context.

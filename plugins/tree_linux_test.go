@@ -132,8 +132,9 @@ func TestLeftoverChildHoldingPipe(t *testing.T) {
 }
 
 // TestEscapedChildHoldingPipe: a child that left the process group (as a
-// daemon does with setsid) cannot be killed by group, but it must not hold
-// the run past timeout and grace either.
+// daemon does with setsid) is out of reach of the group's signals, but not
+// of the run's containment: it does not hold the run past timeout and
+// grace, and it is dead when Run returns.
 func TestEscapedChildHoldingPipe(t *testing.T) {
 	dir := pluginDir(t, "fake_grandchild", "fake_sleeper")
 	const timeout, grace = time.Second, 300 * time.Millisecond
@@ -150,6 +151,9 @@ func TestEscapedChildHoldingPipe(t *testing.T) {
 		}
 		if _, _, ok := procStat(parent); ok {
 			t.Errorf("%s: plugin %d not reaped", mode, parent)
+		}
+		if alive(child) {
+			t.Errorf("%s: child %d in its own session still alive after Run (containment: %s)", mode, child, r.Containment())
 		}
 	}
 }

@@ -714,7 +714,9 @@ func TestLinuxUnit(t *testing.T) {
 		{"Service", "PrivateTmp", "yes"},
 		{"Service", "ProtectSystem", "full"},
 		{"Service", "ProtectHome", "read-only"},
-		{"Service", "ProtectControlGroups", "yes"},
+		// Each plugin run gets a cgroup below the service's own, so
+		// that daemons it starts die with the run (plugins/doc.go).
+		{"Service", "Delegate", "yes"},
 		{"Install", "WantedBy", "multi-user.target"},
 	} {
 		if got := d[c.section][c.key]; len(got) != 1 || got[0] != c.want {
@@ -754,6 +756,10 @@ func TestLinuxUnit(t *testing.T) {
 		if v, ok := d["Service"][key]; ok {
 			t.Errorf("[Service] %s=%q would break plugins", key, v)
 		}
+	}
+	// A read-only cgroup file system leaves the agent no cgroup per run.
+	if v, ok := d["Service"]["ProtectControlGroups"]; ok {
+		t.Errorf("[Service] ProtectControlGroups=%q would keep the agent from containing plugin runs in cgroups", v)
 	}
 }
 
