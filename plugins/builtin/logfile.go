@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -311,8 +312,10 @@ func (c *logfileCheck) Run(ctx context.Context, sys OS) check.Result {
 	if err != nil {
 		return failed(logfilePrefix, err)
 	}
-	if err := c.save(sys, next); err != nil {
-		return failed(logfilePrefix, err)
+	if c.st.fresh || !slices.Equal(next.Files, c.st.Files) {
+		if err := c.save(sys, next); err != nil {
+			return failed(logfilePrefix, err)
+		}
 	}
 	c.st = next
 	return s.result()
