@@ -48,7 +48,7 @@ func TestLogfileThroughPicketPlugin(t *testing.T) {
 		write, want string
 		code        int
 	}{
-		{"", "LOGFILE OK - first run: 1 files of " + log + " followed from their end | lines=0;;;0 critical=0;;;0 warning=0;;;0 ok=0;;;0", 0},
+		{"", "LOGFILE OK - first run: " + log + " followed from the end | lines=0;;;0 critical=0;;;0 warning=0;;;0 ok=0;;;0", 0},
 		{"FATAL one\nERROR two\n", "LOGFILE CRITICAL - 1 critical, 1 warning in " + log + ": FATAL one | lines=2;;;0 critical=1;;;0 warning=1;;;0 ok=0;;;0\n" +
 			"CRITICAL " + log + ": FATAL one\nWARNING " + log + ": ERROR two", 2},
 		{"", "LOGFILE OK - no errors or warnings in " + log + " | lines=0;;;0 critical=0;;;0 warning=0;;;0 ok=0;;;0", 0},

@@ -133,7 +133,14 @@ func (s *logScan) result() check.Result {
 	case len(s.globbed) == 0 && len(s.next.Files) == 0:
 		o.add(s.c.missing, "no file matches "+spec)
 	case s.old.fresh && !s.c.eatAll:
-		o.add(check.OK, fmt.Sprintf("first run: %d files of %s followed from their end", len(s.next.Files), spec))
+		n := fmt.Sprintf("%d files of %s", len(s.next.Files), spec)
+		switch {
+		case len(s.c.patterns) == 1 && !isGlob(spec):
+			n = spec
+		case len(s.next.Files) == 1:
+			n = "1 file of " + spec
+		}
+		o.add(check.OK, fmt.Sprintf("first run: %s followed from the end", n))
 	default:
 		o.add(check.OK, "no errors or warnings in "+spec)
 	}

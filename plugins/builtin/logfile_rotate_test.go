@@ -112,7 +112,7 @@ func (s *numberedSeen) add(r check.Result) {
 		s.count[k]++
 		n++
 	}
-	if crit := int(perfValue(s.t, r, "critical")); crit != n || n > 100 {
+	if crit := int(logPerf(s.t, r, "critical")); crit != n || n > 100 {
 		s.t.Fatalf("perfdata says %d critical, the long output shows %d", crit, n)
 	}
 }

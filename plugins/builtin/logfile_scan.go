@@ -249,7 +249,7 @@ func (s *logScan) recoverCopy(ctx context.Context, t trackedFile) error {
 		s.note("%s was truncated: read the rest of its copy %s from byte %d, then it from its start", t.Path, c.path, t.Offset)
 		return err
 	}
-	s.note("%s was truncated and no copy of it was found: read from its start; lines written to it between the last run and the truncation were not read", t.Path)
+	s.note("%s was truncated and no copy of it was found: read from its start; lines written to it between the last run and the truncation, if any, were not read", t.Path)
 	return nil
 }
 

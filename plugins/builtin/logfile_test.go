@@ -81,7 +81,7 @@ func (e *logEnv) write(name, text string) {
 
 func counts(t *testing.T, r check.Result) (lines, crit, warn, ok int) {
 	t.Helper()
-	v := func(l string) int { return int(perfValue(t, r, l)) }
+	v := func(l string) int { return int(logPerf(t, r, l)) }
 	return v("lines"), v("critical"), v("warning"), v("ok")
 }
 
@@ -126,7 +126,7 @@ func TestLogfileLevels(t *testing.T) {
 		e.write("app.log", "FATAL before the first run\n")
 		c := e.check()
 		r := e.run(c)
-		want{check.OK, "LOGFILE OK - first run: 1 files of " + e.path("app.log") + " followed from their end", ""}.check(t, tt.name+" first run", r)
+		want{check.OK, "LOGFILE OK - first run: " + e.path("app.log") + " followed from the end", ""}.check(t, tt.name+" first run", r)
 		e.write("app.log", tt.text)
 		r = e.run(c)
 		tt.want.output = strings.ReplaceAll(tt.want.output, "$DIR", e.dir)
@@ -249,7 +249,7 @@ func TestLogfileNewFilesInGlob(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := e.check()
-	want{check.OK, "LOGFILE OK - first run: 1 files of " + e.path("*.log") + " followed from their end", ""}.check(t, "first", e.run(c))
+	want{check.OK, "LOGFILE OK - first run: 1 file of " + e.path("*.log") + " followed from the end", ""}.check(t, "first", e.run(c))
 	e.write("b.log", "FATAL in b\n")
 	e.write("a.log", "FATAL in a\n")
 	r := e.run(c)
@@ -413,4 +413,15 @@ func TestLogfileMaxRead(t *testing.T) {
 	if total != 1000 {
 		t.Errorf("%d lines counted in 3 runs of 64 KiB, want 1000", total)
 	}
+}
+
+func logPerf(t *testing.T, r check.Result, label string) float64 {
+	t.Helper()
+	for _, p := range r.Perfdata {
+		if p.Label == label {
+			return p.Value
+		}
+	}
+	t.Fatalf("no perfdata %q in %q", label, r.PluginOutput())
+	return 0
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"time"
 
 	"golang.org/x/sys/windows"
 )
@@ -37,7 +36,7 @@ func (System) openLog(name string) (logReader, logMeta, error) {
 	m := logMeta{
 		ID:      fileID{Dev: uint64(info.VolumeSerialNumber), Ino: uint64(info.FileIndexHigh)<<32 | uint64(info.FileIndexLow)},
 		Size:    int64(info.FileSizeHigh)<<32 | int64(info.FileSizeLow),
-		MTime:   time.Unix(0, info.LastWriteTime.Nanoseconds()).UnixNano(),
+		MTime:   info.LastWriteTime.Nanoseconds(),
 		Regular: info.FileAttributes&(windows.FILE_ATTRIBUTE_DIRECTORY|windows.FILE_ATTRIBUTE_DEVICE) == 0,
 	}
 	if !m.Regular {
