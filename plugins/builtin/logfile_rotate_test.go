@@ -277,3 +277,92 @@ func TestLogfileCopytruncateWhileWriting(t *testing.T) {
 	t.Logf("%d lines written across %d copytruncate rotations: %d kept and each counted once, %d lost in the window between copy and truncation",
 		written, rotations, len(kept), written-len(kept))
 }
+
+// sameIDSys reports one identity for every file, as a file system that
+// hands a deleted file's inode to the next new file does: only the
+// fingerprint tells the new file from the old.
+type sameIDSys struct{ clockSys }
+
+func (s sameIDSys) logStat(name string) (logMeta, error) {
+	m, err := s.clockSys.logStat(name)
+	m.ID = fileID{Dev: 1, Ino: 1}
+	return m, err
+}
+
+func (s sameIDSys) openLog(name string) (logReader, logMeta, error) {
+	f, m, err := s.clockSys.openLog(name)
+	m.ID = fileID{Dev: 1, Ino: 1}
+	return f, m, err
+}
+
+func TestLogfileInodeReuse(t *testing.T) {
+	e := newLogEnv(t, "-f", "$DIR/app.log", "--criticalpattern", "FATAL")
+	sys := sameIDSys{clockSys{System{StateDir: e.state}, &e.now}}
+	e.write("app.log", "old file, first line\n")
+	c := e.check()
+	c.Run(t.Context(), sys)
+	e.write("app.log", "FATAL old\n")
+	wantCounts(t, "old file", c.Run(t.Context(), sys), 1, 1, 0, 0)
+	if err := os.Remove(e.path("app.log")); err != nil {
+		t.Fatal(err)
+	}
+	e.write("app.log", "FATAL new file, first line, longer than the old one\nFATAL second\n")
+	wantCounts(t, "new file with the old identity", c.Run(t.Context(), sys), 2, 2, 0, 0)
+}
+
+func TestLogfileRotationVariants(t *testing.T) {
+	// The glob matches the rotated names too: a renamed file is followed
+	// under its new name, never read again as new.
+	e := newLogEnv(t, "-f", "$DIR/app.log*", "--criticalpattern", "FATAL")
+	e.write("app.log", "start\n")
+	c := e.check()
+	e.run(c)
+	e.write("app.log", "FATAL 1\n")
+	if err := os.Rename(e.path("app.log"), e.path("app.log.1")); err != nil {
+		t.Fatal(err)
+	}
+	r := e.run(c) // between rename and create: nothing is missing
+	wantCounts(t, "glob, renamed, not yet created", r, 1, 1, 0, 0)
+	if r.State != check.Critical {
+		t.Errorf("%s", r.PluginOutput())
+	}
+	e.write("app.log", "FATAL 2\n")
+	wantCounts(t, "glob, new file", e.run(c), 1, 1, 0, 0)
+	// copytruncate with the copy inside the glob: the copy is not new.
+	e.write("app.log", "FATAL 3\n")
+	copyTruncate(t, e.path("app.log"))
+	e.write("app.log", "FATAL 4\n")
+	wantCounts(t, "glob, copytruncate", e.run(c), 2, 2, 0, 0)
+	wantCounts(t, "glob, after", e.run(e.check()), 0, 0, 0, 0)
+
+	// logrotate's olddir: the rotated file moves to another folder.
+	e = newLogEnv(t, "-f", "$DIR/app.log", "--criticalpattern", "FATAL", "--archivedir", "$DIR/old")
+	if err := os.Mkdir(e.path("old"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e.write("app.log", "start\n")
+	c = e.check()
+	e.run(c)
+	e.write("app.log", "FATAL 1\n")
+	if err := os.Rename(e.path("app.log"), e.path("old/app.log-20240101")); err != nil {
+		t.Fatal(err)
+	}
+	e.write("app.log", "FATAL 2\n")
+	r = e.run(c)
+	wantCounts(t, "archivedir", r, 2, 2, 0, 0)
+	if want := "CRITICAL " + e.path("old/app.log-20240101") + ": FATAL 1\nCRITICAL " + e.path("app.log") + ": FATAL 2"; !strings.HasSuffix(r.LongOutput, want) {
+		t.Errorf("old before new: %q", r.LongOutput)
+	}
+	// Compressed: not readable, and said so.
+	e.write("app.log", "FATAL 3\n")
+	c = e.check()
+	if err := os.Rename(e.path("app.log"), e.path("old/app.log-20240102.gz")); err != nil {
+		t.Fatal(err)
+	}
+	e.write("app.log", "FATAL 4\n")
+	r = e.run(c)
+	wantCounts(t, "compressed", r, 1, 1, 0, 0)
+	if !strings.Contains(r.LongOutput, "not found under a rotated name (compressed?)") {
+		t.Errorf("no word of the lost file: %q", r.LongOutput)
+	}
+}
