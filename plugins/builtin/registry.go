@@ -37,7 +37,7 @@ var ErrUsage = errors.New("bad arguments")
 
 var registry = []Builtin{
 	cpuBuiltin, diskBuiltin, eventlogBuiltin, fileAgeBuiltin, fileSizeBuiltin,
-	loadBuiltin, memoryBuiltin, procsBuiltin, serviceBuiltin, swapBuiltin, uptimeBuiltin,
+	loadBuiltin, logfileBuiltin, memoryBuiltin, procsBuiltin, serviceBuiltin, swapBuiltin, uptimeBuiltin,
 }
 
 // All returns the built-in checks sorted by name.

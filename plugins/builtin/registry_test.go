@@ -30,7 +30,7 @@ func TestRegistry(t *testing.T) {
 			t.Errorf("%s --no-such-flag: %v, want ErrUsage", b.Name, err)
 		}
 	}
-	want := []string{"cpu", "disk", "eventlog", "file_age", "file_size", "load", "memory", "procs", "service", "swap", "uptime"}
+	want := []string{"cpu", "disk", "eventlog", "file_age", "file_size", "load", "logfile", "memory", "procs", "service", "swap", "uptime"}
 	if !slices.Equal(names, want) {
 		t.Errorf("All() = %v, want %v", names, want)
 	}
