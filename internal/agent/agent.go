@@ -134,7 +134,9 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 	a.startPoller()
 	a.warnCommands(cfg)
 	a.health = newSpoolerHealth(cfg)
-	a.logger.Info("agent started", "config", cfg.File, "host", cfg.Hostname, "checks", len(cfg.Checks), "targets", len(cfg.Targets))
+	a.logger.Info("agent started", "config", cfg.File, "host", cfg.Hostname, "checks", len(*a.running.Load()),
+		"local_checks", len(cfg.Checks), "targets", len(cfg.Targets),
+		"plugin_containment", a.runner.p.Load().Containment())
 	return nil
 }
 
