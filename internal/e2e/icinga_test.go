@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -148,5 +149,92 @@ func waitIcinga(t *testing.T, in *icingatest.Instance, svc string, ok func(icing
 			t.Fatalf("Icinga's %s not as expected within %v: %+v, %v", svc, pollDeadline, o, err)
 		}
 		time.Sleep(pollEvery)
+	}
+}
+
+// The central loop with Icinga 2 instead of Nagios: an agent with no checks
+// registers at picket server, which creates its host and services in the
+// real icinga2 through the API (passive, with freshness); the agent sends
+// straight to Icinga's API and its results land on those objects.
+func TestRegisterIntoIcinga(t *testing.T) {
+	needE2E(t)
+	in := icingatest.Must(t, icingatest.Options{})
+	dir := t.TempDir()
+	keyOut := run(t, nil, picketBin, "server", "keygen", "--key", filepath.Join(dir, "externals.key"))
+	if keyOut.Code != 0 {
+		t.Fatalf("keygen: %v", keyOut)
+	}
+	pw := writeFile(t, filepath.Join(dir, "icinga.secret"), in.Password+"\n", 0o600)
+	writeFile(t, filepath.Join(dir, "register.tokens"), "icinga-token\n", 0o600)
+	writeFile(t, filepath.Join(dir, "profiles", "base.toml"), "[defaults]\ninterval = \"5s\"\n\n[[check]]\nservice = \"hello\"\ncommand = \"check_dummy 1 'hello from {{.Host}}'\"\n", 0o644)
+	writeFile(t, filepath.Join(dir, "profiles.toml"), "templates_dir = \"profiles\"\ndefault = \"base\"\n", 0o644)
+	httpPort := freePort(t)
+	serverCfg := writeFile(t, filepath.Join(dir, "server.toml"), fmt.Sprintf(`state_dir = "%[1]s/state"
+[http]
+listen = "127.0.0.1:%[2]d"
+[externals]
+dir = "%[1]s/externals"
+signing_key = "%[1]s/externals.key"
+[registration]
+tokens_file = "%[1]s/register.tokens"
+profiles = "%[1]s/profiles.toml"
+[icinga2]
+url = %[3]q
+user = %[4]q
+password_file = %[5]q
+ca_file = %[6]q
+server_name = %[7]q
+host_templates = [%[8]q]
+service_templates = [%[9]q]
+health_interval = "10s"
+`, dir, httpPort, in.URL, in.User, pw, in.CAFile, in.ServerName, icingatest.HostTemplate, icingatest.ServiceTemplate), 0o600)
+	server := startProcess(t, "picket server", picketBin, "server", "--config", serverCfg)
+	defer server.Stop()
+	waitLog(t, server, "HTTP listening")
+
+	agentDir := filepath.Join(dir, "agent")
+	writeFile(t, filepath.Join(agentDir, "register.token"), "icinga-token\n", 0o600)
+	agentCfg := writeFile(t, filepath.Join(agentDir, "picket.toml"), fmt.Sprintf(`hostname = "icireg01"
+plugin_dirs = [%[1]q]
+state_dir = %[2]q
+[[target]]
+kind = "icinga2"
+url = %[3]q
+user = %[4]q
+password_file = %[5]q
+ca_file = %[6]q
+server_name = %[7]q
+[externals]
+url = "http://127.0.0.1:%[8]d/externals/"
+%[9]s
+interval = "10s"
+[autoreg]
+url = "http://127.0.0.1:%[8]d/v1/register"
+token_file = "%[2]s/register.token"
+[health]
+interval = "10s"
+`, pluginDir, agentDir, in.URL, in.User, pw, in.CAFile, in.ServerName, httpPort, strings.TrimSpace(keyOut.Stdout)), 0o600)
+	agent := startProcess(t, "picket run", picketBin, "run", "--config", agentCfg, "--log-level", "debug")
+	defer agent.Stop()
+
+	ctx := context.Background()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		o, err := in.Service(ctx, "icireg01", "hello")
+		if err == nil && o.Result != nil {
+			if o.State != 1 || o.Result.Output != "WARNING: hello from icireg01" || !slices.Contains(o.Templates, icingatest.ServiceTemplate) {
+				t.Errorf("icireg01!hello: %+v %+v", o, o.Result)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no result on icireg01!hello in Icinga within 60s (%v)\nserver:\n%s\nagent:\n%s", err, server.Log.String(), agent.Log.String())
+		}
+		time.Sleep(pollEvery)
+	}
+	for _, svc := range []string{"picket_poller", "picket_spooler"} {
+		if _, err := in.Service(ctx, "icireg01", svc); err != nil {
+			t.Errorf("the agent's own service %s was not created: %v", svc, err)
+		}
 	}
 }
