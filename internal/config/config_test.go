@@ -321,3 +321,39 @@ func TestHalfWrittenFilesAreRefused(t *testing.T) {
 		t.Errorf("a file of comments with CRLF: %v", err)
 	}
 }
+
+// A target's kind decides which settings it takes; every mix-up is a
+// problem on its line.
+func TestTargetKinds(t *testing.T) {
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "pw")
+	os.WriteFile(pw, []byte("s3cret\n"), 0o600)
+	head := "hostname = \"h\"\n"
+	for _, tt := range []struct {
+		name, src, want string
+	}{
+		{"icinga ok", "[[target]]\nkind = \"icinga2\"\nurl = \"https://icinga:5665\"\nuser = \"u\"\npassword_file = \"" + pw + "\"\n", ""},
+		{"icinga default port", "[[target]]\nkind = \"icinga2\"\nurl = \"https://icinga\"\nuser = \"u\"\npassword_file = \"" + pw + "\"\n", ""},
+		{"unknown kind", "[[target]]\nkind = \"snmp\"\naddress = \"a:1\"\n", `:3: target[0].kind: "snmp"`},
+		{"icinga over http", "[[target]]\nkind = \"icinga2\"\nurl = \"http://icinga:5665\"\nuser = \"u\"\npassword_file = \"" + pw + "\"\n", `target[0].url: "http://icinga:5665" is not an https URL`},
+		{"icinga without credentials", "[[target]]\nkind = \"icinga2\"\nurl = \"https://icinga:5665\"\n", "target[0].user: Icinga 2 needs user and password_file"},
+		{"icinga with encryption", "[[target]]\nkind = \"icinga2\"\nurl = \"https://i:5665\"\nuser = \"u\"\npassword_file = \"" + pw + "\"\nencryption = \"aes256\"\n", "target[0].encryption: is an NSCA setting"},
+		{"icinga with address", "[[target]]\nkind = \"icinga2\"\naddress = \"i:5665\"\nurl = \"https://i:5665\"\nuser = \"u\"\npassword_file = \"" + pw + "\"\n", "target[0].address: is an NSCA setting"},
+		{"nsca with url", "[[target]]\naddress = \"a:1\"\nencryption = \"none\"\nurl = \"https://i:5665\"\n", "target[0].url: is an Icinga 2 setting"},
+		{"mixed group", "[[target]]\naddress = \"a:1\"\nencryption = \"none\"\ngroup = \"g\"\n[[target]]\nkind = \"icinga2\"\nurl = \"https://i:5665\"\nuser = \"u\"\npassword_file = \"" + pw + "\"\ngroup = \"g\"\n", "mixes kinds of targets"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse("picket.toml", []byte(head+tt.src))
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("Parse: %v", err)
+			case tt.want == "":
+				if tg := c.Targets[0]; tg.Kind != KindIcinga2 || tg.Address == "" || !strings.HasSuffix(tg.Address, ":5665") {
+					t.Errorf("target %+v", tg)
+				}
+			case err == nil || !strings.Contains(err.Error(), tt.want):
+				t.Errorf("Parse = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
