@@ -50,6 +50,9 @@ type Config struct {
 	// Secrets fill $SECRET:name$ in commands, and are masked in every
 	// result and in the argv Command shows.
 	Secrets *secrets.Set
+	// StateDir is where built-ins evaluated in-process (watches) keep
+	// what must last between runs; a re-exec'd one is told through Env.
+	StateDir string
 }
 
 // Runner runs checks. It is safe for concurrent use; each Run is

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/picket-monitoring/picket/icinga2"
@@ -25,6 +26,7 @@ type settings struct {
 	randInt64                       func(int64) int64
 	ttl                             func(check.Key) time.Duration
 	refused                         func(string, Item)
+	policy                          func(check.Key) SendPolicy
 }
 
 // tunables are the settings Apply may change.
@@ -62,6 +64,10 @@ type group struct {
 	// inbox holds what SendNow handed the group, until a pass sends it.
 	inboxMu sync.Mutex
 	inbox   []item
+	// lastSent is, per service sent only on change, the last result
+	// queued to be sent; forgetSent clears it at the next pass.
+	lastSent   map[check.Key]sentResult
+	forgetSent atomic.Bool
 
 	loaded bool
 	// Records up to pos are sent or skipped; up to readPos they have been
@@ -131,6 +137,7 @@ func newGroup(name string, cfg settings) *group {
 		newest:    map[check.Key]time.Time{},
 		lastState: map[check.Key]check.State{},
 		sentState: map[check.Key]check.State{},
+		lastSent:  map[check.Key]sentResult{},
 		stats:     GroupStats{Cursor: name},
 	}
 }
@@ -217,6 +224,9 @@ func (g *group) pass(ctx context.Context, flush bool) (time.Time, error) {
 		tried = map[*target]bool{}
 	}
 	defer g.commit() // a commit that failed earlier is retried here too
+	if g.forgetSent.Swap(false) {
+		clear(g.lastSent)
+	}
 	g.sendInbox(ctx, tried)
 	for {
 		if len(g.pending) == 0 {
@@ -297,8 +307,8 @@ func (g *group) prepare(ctx context.Context, recs []spool.Record) error {
 	now := g.cfg.now()
 	cutoff := now.Add(-g.cfg.window)
 	var skip struct {
-		reduced, stale, undecodable, invalid uint64
-		firstBad                             error
+		reduced, stale, undecodable, invalid, unchanged uint64
+		firstBad                                        error
 	}
 	defer func() {
 		g.statsMu.Lock()
@@ -306,6 +316,7 @@ func (g *group) prepare(ctx context.Context, recs []spool.Record) error {
 		g.stats.Stale += skip.stale
 		g.stats.Undecodable += skip.undecodable
 		g.stats.Invalid += skip.invalid
+		g.stats.Unchanged += skip.unchanged
 		g.statsMu.Unlock()
 		if skip.firstBad != nil {
 			// One line per batch: a corrupt stretch of spool should not
@@ -357,11 +368,42 @@ func (g *group) prepare(ctx context.Context, recs []spool.Record) error {
 			g.readPos = rec.Seq
 			continue
 		}
+		if g.unchanged(k, r, ct) {
+			skip.unchanged++
+			g.readPos = rec.Seq
+			continue
+		}
 		g.newest[k] = ct
 		g.pending = append(g.pending, item{seq: rec.Seq, res: r, checked: ct, old: old})
 		g.readPos = rec.Seq
 	}
 	return nil
+}
+
+// sentResult is what a send-on-change check last sent.
+type sentResult struct {
+	state  check.State
+	output string
+	at     time.Time
+}
+
+// unchanged says r need not be sent: its check sends only on change, and
+// it says what the last one queued for its service said, within the
+// heartbeat. Otherwise it becomes that last one.
+func (g *group) unchanged(k check.Key, r check.Result, checked time.Time) bool {
+	if g.cfg.policy == nil {
+		return false
+	}
+	p := g.cfg.policy(k)
+	if !p.OnChange {
+		return false
+	}
+	last, ok := g.lastSent[k]
+	if ok && last.state == r.State && (!p.OnOutput || last.output == r.Output) && checked.Sub(last.at) < p.Heartbeat {
+		return true
+	}
+	g.lastSent[k] = sentResult{state: r.State, output: r.Output, at: checked}
+	return false
 }
 
 // sendable rejects results no NSCA packet can carry. Names are never cut:

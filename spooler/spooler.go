@@ -145,6 +145,19 @@ type Options struct {
 	// Refused hears of each item a target refused for good, with the
 	// target's name, so the caller can act (register the host).
 	Refused func(target string, it Item)
+	// Policy says how results of a host and service are sent; nil sends
+	// every result.
+	Policy func(check.Key) SendPolicy
+}
+
+// SendPolicy is how a check's results are sent. With OnChange, a result
+// whose state (and, with OnOutput, output) equals the last one a group sent
+// for its service is left out, until Heartbeat has passed since that one;
+// the first result after New or Apply is always sent.
+type SendPolicy struct {
+	OnChange  bool
+	OnOutput  bool
+	Heartbeat time.Duration
 }
 
 // ErrInvalidOptions is wrapped by New's and Apply's errors.
@@ -181,7 +194,7 @@ func New(o Options) (*Spooler, error) {
 	if err := validate(o); err != nil {
 		return nil, err
 	}
-	base := settings{log: o.Log, now: o.Now, logger: o.Logger, randInt64: randInt64N, ttl: o.TTL, refused: o.Refused}
+	base := settings{log: o.Log, now: o.Now, logger: o.Logger, randInt64: randInt64N, ttl: o.TTL, refused: o.Refused, policy: o.Policy}
 	if base.now == nil {
 		base.now = time.Now
 	}
@@ -222,6 +235,9 @@ func (s *Spooler) Apply(o Options) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.apply(o)
+	for _, g := range s.groups {
+		g.forgetSent.Store(true) // the first result after a reload goes
+	}
 	return nil
 }
 

@@ -31,6 +31,9 @@ type GroupStats struct {
 	// Refused counts results a target refused for good (an object Icinga
 	// does not know): not sent again.
 	Refused uint64
+	// Unchanged counts results of send-on-change checks left out because
+	// they said what the last one sent said, within its heartbeat.
+	Unchanged uint64
 
 	LastSuccess time.Time
 	LastError   string

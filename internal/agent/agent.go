@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -58,6 +59,7 @@ type Agent struct {
 	sink   *spoolSink
 	runner *swapRunner
 	poller *poller.Poller
+	watch  *poller.Watcher
 	ext    *extRun
 	health *spoolerHealth
 	losses *lossLedger
@@ -125,6 +127,7 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 		Concurrency: cfg.Concurrency,
 		Logger:      a.logger.With("component", "poller"),
 	})
+	a.watch = poller.NewWatcher(a.sink, nil, a.logger.With("component", "watch"))
 	if a.ext, err = startExternals(cfg, a.o.Version, a.logger.With("component", "externals")); err != nil {
 		return fmt.Errorf("%s: %w", cfg.File, err)
 	}
@@ -150,7 +153,7 @@ func (a *Agent) startSenders(cfg *config.Config) error {
 		return err
 	}
 	o.Log, o.Logger = a.spool, a.logger.With("component", "spooler")
-	o.TTL, o.Refused = a.ttl, a.refused
+	o.TTL, o.Refused, o.Policy = a.ttl, a.refused, a.policy
 	if a.send, err = spooler.New(o); err != nil {
 		return err
 	}
@@ -165,16 +168,25 @@ func (a *Agent) startSenders(cfg *config.Config) error {
 	return nil
 }
 
-// startPoller runs the poller until Stop. Plugins it kills on the way out
-// say why in their results.
+// startPoller runs the poller and the watcher until Stop. Plugins the
+// poller kills on the way out say why in their results.
 func (a *Agent) startPoller() {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	a.stopPoll, a.pollDone = cancel, make(chan struct{})
-	go func() {
-		defer close(a.pollDone)
+	var wg sync.WaitGroup
+	wg.Go(func() {
 		if err := a.poller.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			a.logger.Error("poller stopped", "err", err)
 		}
+	})
+	wg.Go(func() {
+		if err := a.watch.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			a.logger.Error("watcher stopped", "err", err)
+		}
+	})
+	go func() {
+		wg.Wait()
+		close(a.pollDone)
 	}()
 }
 
@@ -277,11 +289,30 @@ func (a *Agent) applyChecks() {
 	}
 }
 
-// apply hands the poller list, and keeps it for ttl.
+// apply hands the poller list, the watches among it to the watcher, and
+// keeps it for ttl. A watch that cannot be evaluated in-process is logged
+// and polled instead, so its result says what is wrong.
 func (a *Agent) apply(list []check.Check) error {
-	if err := a.poller.Apply(list); err != nil {
+	var polled []check.Check
+	var watches []poller.Watch
+	r := a.runner.p.Load()
+	for _, c := range list {
+		if !c.Watch {
+			polled = append(polled, c)
+			continue
+		}
+		ev, err := r.Evaluator(c)
+		if err != nil {
+			a.logger.Error("watch cannot be evaluated in-process; polling it instead", "check", c.Key().String(), "err", err)
+			polled = append(polled, c)
+			continue
+		}
+		watches = append(watches, poller.Watch{Check: c, Eval: ev})
+	}
+	if err := a.poller.Apply(polled); err != nil {
 		return err
 	}
+	a.watch.Apply(watches)
 	m := make(map[check.Key]check.Check, len(list))
 	for _, c := range list {
 		m[c.Key()] = c
@@ -308,6 +339,17 @@ func (a *Agent) ttl(k check.Key) time.Duration {
 		return schedule.Overdue(check.Check{Interval: cfg.Health.Interval.Duration}, time.Now(), ttlSlack)
 	}
 	return 0
+}
+
+// policy is how results of k are sent: on change only, where its check
+// says so.
+func (a *Agent) policy(k check.Key) spooler.SendPolicy {
+	if m := a.running.Load(); m != nil {
+		if c, ok := (*m)[k]; ok && c.SendOnChange {
+			return spooler.SendPolicy{OnChange: true, OnOutput: c.SendOnOutputChange, Heartbeat: c.Heartbeat}
+		}
+	}
+	return spooler.SendPolicy{}
 }
 
 // refused hears of a result a target refused for good. An object Icinga
@@ -421,10 +463,11 @@ func NewRunner(cfg *config.Config) *plugins.Runner {
 		Interpreters: cfg.Interpreters,
 		MaxOutput:    cfg.MaxOutput,
 		KillGrace:    cfg.KillGrace.Duration,
-		// Built-in checks that remember where they stopped (eventlog)
-		// keep it in state_dir.
-		Env:     append(os.Environ(), builtin.StateDirEnv+"="+filepath.Join(cfg.StateDir, "builtin")),
-		Secrets: cfg.Secrets,
+		// Built-in checks that remember where they stopped (eventlog,
+		// logfile) keep it in state_dir, re-exec'd or in-process.
+		Env:      append(os.Environ(), builtin.StateDirEnv+"="+filepath.Join(cfg.StateDir, "builtin")),
+		StateDir: filepath.Join(cfg.StateDir, "builtin"),
+		Secrets:  cfg.Secrets,
 	})
 }
 

@@ -84,10 +84,19 @@ func TestRepairAtStartIsReported(t *testing.T) {
 	defer stop()
 	p := waitOwn(t, rcv, "picket_spooler", "damaged on disk")
 	cursor := (&config.Target{Address: addr}).Cursor()
-	ag, _ := New(Options{ConfigPath: cfg}) // the ledger on disk says the same
-	events, _, err := LoadLosses(ag.Config().StateDir)
-	if err != nil || len(events) != 1 {
-		t.Fatalf("ledger: %+v, %v", events, err)
+	ag, _ := New(Options{ConfigPath: cfg}) // the ledger on disk says the same, once saved
+	var events []LossEvent
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var err error
+		if events, _, err = LoadLosses(ag.Config().StateDir); err != nil {
+			t.Fatal(err)
+		}
+		if len(events) > 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if len(events) != 1 {
+		t.Fatalf("ledger: %+v", events)
 	}
 	want := fmt.Sprintf("SPOOLER CRITICAL - %d results lost: %d damaged on disk", events[0].Results, events[0].Results)
 	if p.ReturnCode != 2 || !strings.HasPrefix(p.Output, want) || events[0].Target != cursor || events[0].Results == 0 {

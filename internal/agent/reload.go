@@ -25,11 +25,14 @@ func (a *Agent) Reload(host string) error {
 	if host != old.Hostname && host != "" {
 		ext = nil // the old name's externals must not run under the new one
 	}
+	// The new runner first: watches are built with it.
+	prevRunner := a.runner.p.Load()
+	a.runner.set(NewRunner(cfg))
 	if err := a.apply(mergeChecks(cfg.Checks, ext, a.logger)); err != nil {
+		a.runner.set(prevRunner)
 		a.logger.Error("config reload failed; still running the previous config", "err", err)
 		return err
 	}
-	a.runner.set(NewRunner(cfg))
 	a.warnCommands(cfg)
 	a.applyTargets(old, cfg)
 	warnRestartOnly(a, old, cfg)

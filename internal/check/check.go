@@ -40,6 +40,19 @@ type Check struct {
 	// Zero or MaxAttempts <= 1 means no retries: always Interval.
 	RetryInterval time.Duration
 	MaxAttempts   int
+
+	// Watch evaluates the check in-process every WatchInterval (a built-in
+	// watch: procs, service, file_age, logfile): a change of state is
+	// reported at once, an unchanged state at Interval.
+	Watch         bool
+	WatchInterval time.Duration
+
+	// SendOnChange sends a result only when its state (and, with
+	// SendOnOutputChange, its output) differs from the last one sent to a
+	// target, or when Heartbeat has passed since that one.
+	SendOnChange       bool
+	SendOnOutputChange bool
+	Heartbeat          time.Duration
 }
 
 // Key names a check uniquely within one agent: one result stream per host

@@ -31,6 +31,15 @@ type Spec struct {
 	Host          string            `toml:"host"`
 	HostAddress   string            `toml:"host_address"`
 	Shell         bool              `toml:"shell"`
+	// Mode "watch" evaluates a built-in every WatchInterval in-process and
+	// reports a change at once; "poll" (the default) runs on schedule.
+	Mode          string            `toml:"mode"`
+	WatchInterval tomlfile.Duration `toml:"watch_interval"`
+	// Send "change" sends only what changed, and the same again after
+	// Heartbeat; "always" (the default) sends every result.
+	Send               string            `toml:"send"`
+	Heartbeat          tomlfile.Duration `toml:"heartbeat"`
+	SendOnOutputChange bool              `toml:"send_on_output_change"`
 }
 
 // Defaults is [defaults]: values every check without its own gets.
@@ -55,7 +64,18 @@ const (
 	// MinInterval keeps a typo ("1s" for "1m") from turning a check into
 	// a fork bomb; nothing Nagios does needs more often than this.
 	MinInterval = time.Second
+
+	DefaultWatchInterval = time.Second
+	// MinWatchInterval: a watch costs no fork, but a tighter loop than
+	// this buys nothing a person could act on.
+	MinWatchInterval = 100 * time.Millisecond
+	DefaultHeartbeat = 15 * time.Minute
 )
+
+// Watchable are the built-ins a check may watch: cheap to evaluate
+// in-process, and what people want to hear of at once (a process or
+// service that stopped, a file that stopped changing, a log line).
+var Watchable = []string{"procs", "service", "file_age", "logfile"}
 
 // NSCA stores at most this many bytes of host and service names.
 const (
@@ -155,6 +175,7 @@ func Resolve(probs *tomlfile.Problems, specs []Spec, defs Defaults, macros Macro
 		if s.MaxAttempts < 0 {
 			probs.Add(f+".max_attempts", "must not be negative")
 		}
+		checkWatchAndSend(probs, f, s, &c)
 		if s.TimeoutState != "" {
 			st, err := check.ParseState(s.TimeoutState)
 			if err != nil {
@@ -176,6 +197,46 @@ func Resolve(probs *tomlfile.Problems, specs []Spec, defs Defaults, macros Macro
 		out = append(out, c)
 	}
 	return out
+}
+
+// checkWatchAndSend validates mode and send and fills their defaults.
+func checkWatchAndSend(probs *tomlfile.Problems, f string, s Spec, c *check.Check) {
+	switch s.Mode {
+	case "", "poll":
+		if s.WatchInterval.Duration != 0 {
+			probs.Add(f+".watch_interval", "only for mode = \"watch\"")
+		}
+	case "watch":
+		c.Watch = true
+		c.WatchInterval = cmp.Or(s.WatchInterval.Duration, DefaultWatchInterval)
+		name, _, _ := strings.Cut(strings.TrimPrefix(c.Command, "picket:"), " ")
+		switch {
+		case !strings.HasPrefix(c.Command, "picket:") || !slices.Contains(Watchable, name):
+			probs.Add(f+".mode", fmt.Sprintf("a watch runs a built-in in-process: the command must be picket:%s", strings.Join(Watchable, ", picket:")))
+		case c.Cron != "":
+			probs.Add(f+".cron", "a watch reports an unchanged state at its interval: set interval, not cron")
+		case c.Shell:
+			probs.Add(f+".shell", "a watch runs a built-in in-process, not through a shell")
+		case c.WatchInterval < MinWatchInterval:
+			probs.Add(f+".watch_interval", fmt.Sprintf("%v is shorter than the minimum %v", c.WatchInterval, MinWatchInterval))
+		}
+	default:
+		probs.Add(f+".mode", fmt.Sprintf("%q: want \"poll\" (the default) or \"watch\"", s.Mode))
+	}
+	switch s.Send {
+	case "", "always":
+		if s.Heartbeat.Duration != 0 || s.SendOnOutputChange {
+			probs.Add(f+".send", "heartbeat and send_on_output_change need send = \"change\"")
+		}
+	case "change":
+		c.SendOnChange, c.SendOnOutputChange = true, s.SendOnOutputChange
+		c.Heartbeat = cmp.Or(s.Heartbeat.Duration, DefaultHeartbeat)
+		if c.Interval > 0 && c.Heartbeat < c.Interval {
+			probs.Add(f+".heartbeat", fmt.Sprintf("%v is shorter than the interval %v: every result would be sent anyway", c.Heartbeat, c.Interval))
+		}
+	default:
+		probs.Add(f+".send", fmt.Sprintf("%q: want \"always\" (the default) or \"change\"", s.Send))
+	}
 }
 
 // CheckName refuses names Nagios or NSCA would mangle: too long for the

@@ -83,6 +83,12 @@ func (c *Config) Effective(showMacros bool) ([]byte, error) {
 		if ch.MaxAttempts > 1 {
 			ec.RetryInterval = &tomlfile.Duration{Duration: ch.RetryInterval}
 		}
+		if ch.Watch {
+			ec.Mode, ec.WatchInterval = "watch", &tomlfile.Duration{Duration: ch.WatchInterval}
+		}
+		if ch.SendOnChange {
+			ec.Send, ec.Heartbeat, ec.OnOutput = "change", &tomlfile.Duration{Duration: ch.Heartbeat}, ch.SendOnOutputChange
+		}
 		e.Checks = append(e.Checks, ec)
 	}
 	var b bytes.Buffer
@@ -156,6 +162,11 @@ type effCheck struct {
 	TimeoutState  check.State        `toml:"timeout_state"`
 	MaxAttempts   int                `toml:"max_attempts"`
 	RetryInterval *tomlfile.Duration `toml:"retry_interval,omitempty"`
+	Mode          string             `toml:"mode,omitempty"`
+	WatchInterval *tomlfile.Duration `toml:"watch_interval,omitempty"`
+	Send          string             `toml:"send,omitempty"`
+	Heartbeat     *tomlfile.Duration `toml:"heartbeat,omitempty"`
+	OnOutput      bool               `toml:"send_on_output_change,omitempty"`
 }
 
 // maskURL hides a password written into a URL's user info.

@@ -108,6 +108,15 @@ command = "check_disk -w 1% -c 1% -p /"
 service = "registered"
 command = "check_dummy 0 'registered as {{.Host}} on {{.OS}}'"
 
+# Sent only when it changes, and again every 40s (more than the 28s a
+# 10s check's threshold would be): Nagios' threshold must follow the
+# heartbeat, or this steady check would look stale between two.
+[[check]]
+service = "steady"
+command = "check_dummy 0 'steady'"
+send = "change"
+heartbeat = "40s"
+
 # Fails for good, with retries that would come less often than its
 # interval: the agent must keep it on its interval, so it never looks stale.
 [[check]]
@@ -212,7 +221,7 @@ interval = "10s"
 	// The server lower-cases the name; the agent takes the assignment.
 	const host = "e2e-agent"
 	st := &nagiosStatus{path: ng.StatusFile}
-	for _, svc := range []string{"load", "root_disk", "registered", "failing", "picket_poller", "picket_spooler", "picket_externals"} {
+	for _, svc := range []string{"load", "root_disk", "registered", "failing", "steady", "picket_poller", "picket_spooler", "picket_externals"} {
 		st.wait(t, 60*time.Second, host, svc, func(f map[string]string) bool { return f["has_been_checked"] == "1" && f["check_type"] == "1" })
 	}
 	reg := st.wait(t, 5*time.Second, host, "registered", nil)
@@ -240,7 +249,7 @@ interval = "10s"
 	if d := 3*threshold - time.Since(started); d > 0 {
 		time.Sleep(d)
 	}
-	for _, svc := range []string{"load", "registered", "failing", "picket_poller"} {
+	for _, svc := range []string{"load", "registered", "failing", "steady", "picket_poller"} {
 		if f := st.wait(t, 5*time.Second, host, svc, nil); strings.Contains(f["plugin_output"], "STALE") {
 			t.Errorf("%s went stale while the agent ran: %q", svc, f["plugin_output"])
 		}

@@ -104,9 +104,10 @@ func First(s Schedule, now time.Time) time.Time {
 	return s.Next(now)
 }
 
-// Gap is the longest wait between two scheduled runs of c while all is
-// well: its interval, or the longest gap between two of its cron times over
-// the coming year (from now). A failing check's retries never lengthen it:
+// Gap is the longest wait between two results of c while all is well: its
+// interval, or the longest gap between two of its cron times over the
+// coming year (from now), or for a check sent only on change, its
+// heartbeat. A watch reports an unchanged state at its interval. A failing check's retries never lengthen it:
 // the poller retries at the earlier of its retry interval and its next
 // regular run, so retry_interval can only shorten the wait. Whoever judges
 // a result overdue (Nagios' freshness threshold, Icinga's ttl) adds the
@@ -114,6 +115,14 @@ func First(s Schedule, now time.Time) time.Time {
 // whose schedule does not parse gets a day, so that it errs on the quiet
 // side; it was validated where it came from.
 func Gap(c check.Check, now time.Time) time.Duration {
+	gap := scheduledGap(c, now)
+	if c.SendOnChange && c.Heartbeat > gap {
+		return c.Heartbeat // an unchanged result is sent again only then
+	}
+	return gap
+}
+
+func scheduledGap(c check.Check, now time.Time) time.Duration {
 	if c.Cron == "" {
 		if c.Interval > 0 {
 			return c.Interval

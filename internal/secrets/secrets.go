@@ -125,6 +125,17 @@ func (s *Set) Redact(text string) string {
 	return text
 }
 
+// RedactError is err with every secret value masked in its text.
+func (s *Set) RedactError(err error) error {
+	if err == nil || s == nil {
+		return err
+	}
+	if msg := s.Redact(err.Error()); msg != err.Error() {
+		return errors.New(msg)
+	}
+	return err
+}
+
 // Save writes values to path in one step, readable by its owner only (on
 // Windows, by its owner, SYSTEM and Administrators, through prepare).
 func Save(path string, values map[string]string, prepare func(*os.File) error) error {

@@ -1,0 +1,204 @@
+package poller
+
+import (
+	"container/heap"
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/picket-monitoring/picket/internal/check"
+)
+
+// Evaluator evaluates one watch once, in this process (a built-in check).
+type Evaluator interface {
+	Evaluate(ctx context.Context) check.Result
+}
+
+// Watch is a check the Watcher evaluates every WatchInterval.
+type Watch struct {
+	Check check.Check
+	Eval  Evaluator
+}
+
+// WatchStats are the Watcher's counters since it was made.
+type WatchStats struct {
+	Watches     int    // in the applied list
+	Evaluations uint64 // in all
+	Changes     uint64 // results handed on because the state changed
+	Routine     uint64 // results handed on because the interval came round
+	SinkErrors  uint64
+}
+
+// Watcher evaluates watches in one goroutine: every WatchInterval, each
+// watch's Evaluator runs in-process (no fork), and its result goes to the
+// Sink at once when its state differs from the last one handed on (the
+// first evaluation always goes), else only when the check's Interval has
+// passed since then, as a polled check's would. Evaluations are
+// sequential: a watch is a few microseconds to a few milliseconds.
+type Watcher struct {
+	sink  Sink
+	clock Clock
+	log   *slog.Logger
+	wake  chan struct{}
+
+	mu      sync.Mutex
+	pending []Watch
+	fresh   bool
+	stats   WatchStats
+}
+
+// NewWatcher makes a Watcher handing results to sink; clock nil means the
+// system clock, logger nil discards.
+func NewWatcher(sink Sink, clock Clock, logger *slog.Logger) *Watcher {
+	if clock == nil {
+		clock = SystemClock()
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Watcher{sink: sink, clock: clock, log: logger, wake: make(chan struct{}, 1)}
+}
+
+// Apply makes ws the watched list. A watch whose check is unchanged keeps
+// its state, so a reload does not report it again as a change.
+func (w *Watcher) Apply(ws []Watch) {
+	w.mu.Lock()
+	w.pending, w.fresh = ws, true
+	w.stats.Watches = len(ws)
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Stats returns the counters.
+func (w *Watcher) Stats() WatchStats {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.stats
+}
+
+// watching is one watch in Run's hands.
+type watching struct {
+	Watch
+	due      time.Time // next evaluation
+	index    int
+	seen     bool
+	state    check.State
+	lastSent time.Time
+}
+
+type watchHeap []*watching
+
+func (h watchHeap) Len() int           { return len(h) }
+func (h watchHeap) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
+func (h watchHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i]; h[i].index = i; h[j].index = j }
+func (h *watchHeap) Push(x any)        { e := x.(*watching); e.index = len(*h); *h = append(*h, e) }
+func (h *watchHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	*h = old[:len(old)-1]
+	e.index = -1
+	return e
+}
+
+// Run evaluates until ctx ends. The results of the evaluation in progress
+// are handed on before it returns.
+func (w *Watcher) Run(ctx context.Context) error {
+	var h watchHeap
+	byKey := map[check.Key]*watching{}
+	timer := w.clock.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		if list, ok := w.take(); ok {
+			h, byKey = w.reconcile(list, byKey)
+		}
+		now := w.clock.Now()
+		for len(h) > 0 && !h[0].due.After(now) {
+			e := h[0]
+			w.evaluate(ctx, e)
+			e.due = e.due.Add(e.Check.WatchInterval)
+			if now := w.clock.Now(); e.due.Before(now) {
+				e.due = now // fell behind: no burst to catch up
+			}
+			heap.Fix(&h, 0)
+		}
+		wait := time.Hour
+		if len(h) > 0 {
+			wait = max(h[0].due.Sub(w.clock.Now()), 0)
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timer.C():
+		case <-w.wake:
+		}
+	}
+}
+
+func (w *Watcher) take() ([]Watch, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.fresh {
+		return nil, false
+	}
+	w.fresh = false
+	return w.pending, true
+}
+
+// reconcile builds the heap for list, keeping the state of unchanged
+// watches.
+func (w *Watcher) reconcile(list []Watch, old map[check.Key]*watching) (watchHeap, map[check.Key]*watching) {
+	now := w.clock.Now()
+	h := make(watchHeap, 0, len(list))
+	byKey := make(map[check.Key]*watching, len(list))
+	for _, wt := range list {
+		e, ok := old[wt.Check.Key()]
+		if !ok || e.Check != wt.Check {
+			e = &watching{Watch: wt, due: now}
+		} else {
+			e.Eval = wt.Eval
+		}
+		byKey[wt.Check.Key()] = e
+		heap.Push(&h, e)
+	}
+	return h, byKey
+}
+
+// evaluate runs e once and hands its result on if it changed or is due.
+func (w *Watcher) evaluate(ctx context.Context, e *watching) {
+	res := e.Eval.Evaluate(ctx)
+	now := w.clock.Now()
+	changed := !e.seen || res.State != e.state
+	due := now.Sub(e.lastSent) >= e.Check.Interval
+	w.mu.Lock()
+	w.stats.Evaluations++
+	w.mu.Unlock()
+	if !changed && !due {
+		return
+	}
+	putCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultSinkTimeout)
+	err := w.sink.Put(putCtx, res)
+	cancel()
+	w.mu.Lock()
+	switch {
+	case err != nil:
+		w.stats.SinkErrors++
+	case changed:
+		w.stats.Changes++
+	default:
+		w.stats.Routine++
+	}
+	w.mu.Unlock()
+	if err != nil {
+		w.log.Error("watch result not stored", "check", e.Check.Key().String(), "err", err)
+		return
+	}
+	if changed && e.seen {
+		w.log.Info("watch: state changed", "check", e.Check.Key().String(), "from", e.state.String(), "to", res.State.String())
+	}
+	e.seen, e.state, e.lastSent = true, res.State, now
+}
