@@ -7,10 +7,12 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/picket-monitoring/picket/internal/check"
 	"github.com/picket-monitoring/picket/internal/secrets"
+	"github.com/picket-monitoring/picket/plugins/builtin"
 )
 
 // Defaults for the zero values of Config and check.Check.
@@ -60,7 +62,10 @@ type Config struct {
 type Runner struct {
 	cfg     Config
 	interps map[string][]string
-	contain *containment
+	// sharedOS is what its watches read the system through (watch.go).
+	sharedOnce sync.Once
+	sharedOS   *builtin.Shared
+	contain    *containment
 }
 
 // NewRunner returns a Runner for cfg, with defaults filled in.

@@ -68,9 +68,22 @@ func (e *Evaluator) Evaluate(ctx context.Context) (res check.Result) {
 		}
 		res = e.r.redact(res)
 	}()
-	res = e.chk.Run(ctx, builtin.System{StateDir: e.r.cfg.StateDir})
+	res = e.chk.Run(ctx, e.r.shared())
 	res.ExitCode = int(res.State)
 	return res
+}
+
+// sharedProcsAge is how old a process table the watches of one runner may
+// share: a process that just died is seen within it, and a hundred
+// process watches cost one scan of the table a round.
+const sharedProcsAge = 250 * time.Millisecond
+
+// shared is the OS every evaluator of r uses.
+func (r *Runner) shared() builtin.OS {
+	r.sharedOnce.Do(func() {
+		r.sharedOS = &builtin.Shared{System: builtin.System{StateDir: r.cfg.StateDir}, MaxAge: sharedProcsAge}
+	})
+	return r.sharedOS
 }
 
 func cmpTimeout(d time.Duration) time.Duration {

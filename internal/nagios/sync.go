@@ -218,7 +218,11 @@ func render(hosts []HostObject, opts ObjectOptions) (map[string]rendered, error)
 		return nil, err
 	}
 	want := make(map[string]rendered, len(hosts)+1)
-	want[CommandsFile] = rendered{data: renderCommands(opts)}
+	if len(hosts) > 0 {
+		// Only with a host to use them: a server started before any agent
+		// registered has nothing for Nagios, and costs it no restart.
+		want[CommandsFile] = rendered{data: renderCommands(opts)}
+	}
 	var errs []error
 	for _, h := range hosts {
 		file := hostFile(h.Name)
