@@ -9,9 +9,10 @@ require (
 
 require github.com/BurntSushi/toml v1.6.0
 
-require golang.org/x/sys v0.48.0
+require golang.org/x/sys v0.49.0
 
 require (
+	github.com/Microsoft/go-winio v0.6.4
 	github.com/hashicorp/go-retryablehttp v0.7.8
 	github.com/kardianos/service v1.3.0
 	github.com/mattn/go-shellwords v1.0.16

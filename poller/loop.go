@@ -73,6 +73,7 @@ func (l *loop) run() error {
 			l.reconcile(list)
 		}
 		now := l.p.clock.Now()
+		l.runNow(l.p.takeNow(), now)
 		l.dispatch(now)
 		l.fill()
 		if len(l.due) > 0 {
@@ -163,6 +164,9 @@ func (l *loop) dispatch(now time.Time) {
 		if l.busy[e.key] || e.waiting {
 			l.p.mu.Lock()
 			l.p.stats.Skipped++
+			if s, ok := l.p.status[e.key]; ok {
+				s.Skipped++
+			}
 			l.p.mu.Unlock()
 			l.p.log.Debug("poller: check skipped, its previous run has not finished",
 				"check", e.key.String(), "due", due, "running", l.busy[e.key])
@@ -201,6 +205,9 @@ func (l *loop) start(e *entry) {
 	l.p.mu.Lock()
 	l.p.stats.Started++
 	l.p.late.add(now.Sub(e.waitDue))
+	if s, ok := l.p.status[e.key]; ok && now.Sub(e.waitDue) > time.Second {
+		s.Late++
+	}
 	l.p.mu.Unlock()
 
 	c := e.check
@@ -236,6 +243,12 @@ func (l *loop) complete(f finished) {
 	if e.retired {
 		return // its schedule and retry state went with it
 	}
+	l.p.mu.Lock()
+	if s, ok := l.p.status[e.key]; ok {
+		s.LastStart, s.LastDuration, s.LastState, s.LastOutput = f.res.CheckTime, f.res.Duration, f.res.State, f.res.Output
+		s.Runs++
+	}
+	l.p.mu.Unlock()
 	c := e.check
 	if f.res.State == check.OK {
 		e.attempt = 0
@@ -254,15 +267,39 @@ func (l *loop) complete(f finished) {
 			l.schedule(e)
 		}
 	}
+	l.p.mu.Lock()
+	if s, ok := l.p.status[e.key]; ok {
+		s.Attempt = e.attempt
+	}
+	l.p.mu.Unlock()
 }
 
-// publish copies the gauges for Stats.
+// publish copies the gauges for Stats, and each check's next due time for
+// Checks.
 func (l *loop) publish() {
 	l.p.mu.Lock()
 	l.p.stats.Scheduled = len(l.entries)
 	l.p.stats.Running = l.running
 	l.p.stats.Waiting = l.waiting
+	for k, e := range l.entries {
+		if s, ok := l.p.status[k]; ok {
+			s.Next, s.Running = e.due, l.busy[k]
+			if l.busy[k] || e.waiting {
+				s.Next = time.Time{}
+			}
+		}
+	}
 	l.p.mu.Unlock()
+}
+
+// runNow makes the entries of keys due at now, unless they run or wait.
+func (l *loop) runNow(keys []check.Key, now time.Time) {
+	for _, k := range keys {
+		if e, ok := l.entries[k]; ok && !l.busy[k] && !e.waiting && e.index >= 0 {
+			e.due = now
+			heap.Fix(&l.due, e.index)
+		}
+	}
 }
 
 // shutdown waits for every running plugin (their contexts are Run's, so

@@ -72,6 +72,10 @@ type Poller struct {
 	stats   Stats
 	late    latency
 	sinkLog rateLimit
+	// status is each scheduled check's, for Checks; now are the keys
+	// RunNow asked for, not yet taken by Run.
+	status map[check.Key]*CheckStatus
+	now    []check.Key
 }
 
 // planned is a validated check with its parsed schedule.
@@ -90,6 +94,7 @@ func New(o Options) *Poller {
 		sinkTimeout: o.SinkTimeout,
 		log:         o.Logger,
 		wake:        make(chan struct{}, 1),
+		status:      map[check.Key]*CheckStatus{},
 	}
 	if p.clock == nil {
 		p.clock = SystemClock()
@@ -142,6 +147,16 @@ func (p *Poller) Apply(checks []check.Check) error {
 	p.mu.Lock()
 	p.pending, p.fresh = list, true
 	p.stats.Scheduled = len(list)
+	keep := make(map[check.Key]*CheckStatus, len(list))
+	for _, pl := range list {
+		k := pl.check.Key()
+		if s, ok := p.status[k]; ok {
+			keep[k] = s
+		} else {
+			keep[k] = &CheckStatus{Key: k}
+		}
+	}
+	p.status = keep
 	p.mu.Unlock()
 	select {
 	case p.wake <- struct{}{}:
@@ -157,6 +172,15 @@ func (p *Poller) take() ([]planned, bool) {
 	list, ok := p.pending, p.fresh
 	p.fresh = false
 	return list, ok
+}
+
+// takeNow returns the keys RunNow asked to run.
+func (p *Poller) takeNow() []check.Key {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now
+	p.now = nil
+	return now
 }
 
 // ErrAlreadyRunning is returned by a second concurrent Run.

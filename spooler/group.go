@@ -117,6 +117,10 @@ type target struct {
 	// every other batch.
 	limit, streak int
 	stats         TargetStats
+	// offset is the target's clock minus ours, as its last connection
+	// showed it (NSCA's init packet), when offsetKnown.
+	offset      atomic.Int64
+	offsetKnown atomic.Bool
 }
 
 // item is a prepared record.
@@ -536,6 +540,10 @@ func send(ctx context.Context, t *target, ps []Item) (n int, connected bool, err
 		return 0, false, fmt.Errorf("send to %s: %w", t.Name, err)
 	}
 	defer conn.Close()
+	if c, ok := conn.(interface{ ClockOffset() time.Duration }); ok {
+		t.offset.Store(int64(c.ClockOffset()))
+		t.offsetKnown.Store(true)
+	}
 	n, err = conn.SendBatch(ctx, ps)
 	if err != nil {
 		return n, true, fmt.Errorf("send to %s: %d of %d results settled: %w", t.Name, n, len(ps), err)

@@ -2,6 +2,7 @@ package spooler
 
 import (
 	"context"
+	"time"
 
 	"github.com/picket-monitoring/picket/nsca"
 )
@@ -61,3 +62,6 @@ func (n nscaConn) SendBatch(ctx context.Context, items []Item) (int, error) {
 }
 
 func (n nscaConn) Close() error { return n.c.Close() }
+
+// ClockOffset is the server's clock minus ours, from its init packet.
+func (n nscaConn) ClockOffset() time.Duration { return n.c.ClockOffset() }

@@ -57,6 +57,10 @@ type TargetStats struct {
 	// NextTry is when a target in backoff is tried again; zero when not in
 	// backoff.
 	NextTry time.Time
+	// ClockOffset is the target's clock minus ours, as its last connection
+	// showed it; ClockKnown says whether one did (NSCA's init packet does).
+	ClockOffset time.Duration
+	ClockKnown  bool
 }
 
 // Stats returns a snapshot. It is safe from any goroutine and never waits
@@ -70,6 +74,7 @@ func (s *Spooler) Stats() Stats {
 		gs.Targets = make([]TargetStats, len(g.targets))
 		for j, t := range g.targets {
 			gs.Targets[j] = t.stats
+			gs.Targets[j].ClockOffset, gs.Targets[j].ClockKnown = time.Duration(t.offset.Load()), t.offsetKnown.Load()
 		}
 		g.statsMu.Unlock()
 		out.Groups[i] = gs

@@ -107,10 +107,17 @@ func closedAddr(t *testing.T) string {
 	return addr
 }
 
+// skewed is g with its first target's clock off by d.
+func skewed(g spooler.GroupStats, d time.Duration) spooler.GroupStats {
+	g.Targets[0].ClockOffset, g.Targets[0].ClockKnown = d, true
+	return g
+}
+
 func TestSpoolerHealth(t *testing.T) {
 	now := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 	cfg := &config.Config{Hostname: "web01", Health: config.Health{SpoolerService: "picket_spooler",
-		BacklogWarning: tomlfile.Duration{Duration: 10 * time.Minute}, BacklogCritical: tomlfile.Duration{Duration: time.Hour}},
+		BacklogWarning: tomlfile.Duration{Duration: 10 * time.Minute}, BacklogCritical: tomlfile.Duration{Duration: time.Hour},
+		ClockSkewWarning: tomlfile.Duration{Duration: time.Minute}},
 		Spool: config.Spool{MaxBytes: 1000}}
 	group := func(active string, names ...string) spooler.GroupStats {
 		g := spooler.GroupStats{Cursor: "group.dc1", Active: active, Sent: 42}
@@ -139,6 +146,8 @@ func TestSpoolerHealth(t *testing.T) {
 			"SPOOLER CRITICAL - 5 results lost: 5 older than spool.max_age (a:1, checked 2026-11-21 07:00:00Z to 07:01:00Z); `picket spool ack` once seen"},
 		{"disk full", spool.CursorStats{}, 100, group("a:1", "a:1"), nil, syscall.ENOSPC, check.Critical, "SPOOLER CRITICAL - the spool cannot store results: disk full"},
 		{"nearly full", spool.CursorStats{}, 850, group("a:1", "a:1"), nil, nil, check.Warning, "SPOOLER WARNING - spool 85% full (850 of 1000 bytes)"},
+		{"clock skew", spool.CursorStats{}, 100, skewed(group("a:1", "a:1"), -3*time.Minute), nil, nil, check.Warning,
+			"SPOOLER WARNING - a:1's clock is 3m behind this host's"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -22,6 +22,7 @@ type spoolerHealth struct {
 	host, service string
 	warn, crit    time.Duration
 	maxBytes      int64
+	skew          time.Duration
 	// refused is each target's count of refused results at the last
 	// report, so a new refusal shows once as WARNING.
 	refused map[string]uint64
@@ -37,6 +38,7 @@ func (h *spoolerHealth) configure(cfg *config.Config) {
 	h.host, h.service = cfg.Hostname, cfg.Health.SpoolerService
 	h.warn, h.crit = cfg.Health.BacklogWarning.Duration, cfg.Health.BacklogCritical.Duration
 	h.maxBytes = int64(cfg.Spool.MaxBytes)
+	h.skew = cfg.Health.ClockSkewWarning.Duration
 }
 
 func drops(d spool.Drops) uint64 { return d.Age + d.Bytes + d.Corrupt }
@@ -77,6 +79,13 @@ func (h *spoolerHealth) report(now time.Time, sp spool.Stats, st spooler.Stats, 
 			}
 		}
 		for _, t := range g.Targets {
+			if t.ClockKnown && t.ClockOffset.Abs() > h.skew {
+				side := "ahead of"
+				if t.ClockOffset < 0 {
+					side = "behind"
+				}
+				raise(check.Warning, fmt.Sprintf("%s's clock is %s %s this host's: Nagios files results at the wrong time; check NTP on both", t.Name, formatPeriod(t.ClockOffset.Abs()), side))
+			}
 			if prev := h.refused[t.Address]; t.Refused > prev {
 				raise(check.Warning, fmt.Sprintf("%s refused %d results (not sent again): %s", t.Name, t.Refused-prev, t.LastRefusal))
 			}

@@ -94,6 +94,9 @@ type Health struct {
 	// results were lost, unless an administrator acknowledges it sooner
 	// (`picket spool ack`).
 	LossAlert tomlfile.Duration `toml:"loss_alert"`
+	// ClockSkewWarning is how far a target's clock may be from this
+	// host's before the spooler's service warns.
+	ClockSkewWarning tomlfile.Duration `toml:"clock_skew_warning"`
 }
 
 // Defaults of [health].

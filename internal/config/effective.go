@@ -46,6 +46,7 @@ func (c *Config) Effective(showMacros bool) ([]byte, error) {
 			BacklogWarning:   c.Health.BacklogWarning,
 			BacklogCritical:  c.Health.BacklogCritical,
 			LossAlert:        c.Health.LossAlert,
+			ClockSkewWarning: c.Health.ClockSkewWarning,
 		},
 	}
 	e.Externals.URL = maskURL(e.Externals.URL)
@@ -132,6 +133,7 @@ type effHealth struct {
 	BacklogWarning   tomlfile.Duration `toml:"backlog_warning"`
 	BacklogCritical  tomlfile.Duration `toml:"backlog_critical"`
 	LossAlert        tomlfile.Duration `toml:"loss_alert"`
+	ClockSkewWarning tomlfile.Duration `toml:"clock_skew_warning"`
 }
 
 type effTarget struct {

@@ -38,6 +38,7 @@ const (
 	DefaultBacklogWarning     = 10 * time.Minute
 	DefaultBacklogCritical    = time.Hour
 	DefaultLossAlert          = 24 * time.Hour
+	DefaultClockSkewWarning   = time.Minute
 	minSpoolMaxBytes          = 256 << 10
 	minSpoolMaxAge            = time.Minute
 	maxFlushInterval          = time.Minute
@@ -111,6 +112,9 @@ func (c *Config) applySpoolDefaults(probs *tomlfile.Problems) {
 	}
 	if h.BacklogCritical.Duration == 0 {
 		h.BacklogCritical.Duration = DefaultBacklogCritical
+	}
+	if h.ClockSkewWarning.Duration == 0 {
+		h.ClockSkewWarning.Duration = DefaultClockSkewWarning
 	}
 	if h.LossAlert.Duration == 0 {
 		h.LossAlert.Duration = DefaultLossAlert
