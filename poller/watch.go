@@ -3,7 +3,9 @@ package poller
 import (
 	"container/heap"
 	"context"
+	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -46,6 +48,8 @@ type Watcher struct {
 	pending []Watch
 	fresh   bool
 	stats   WatchStats
+	status  map[check.Key]*CheckStatus
+	now     []check.Key
 }
 
 // NewWatcher makes a Watcher handing results to sink; clock nil means the
@@ -57,7 +61,7 @@ func NewWatcher(sink Sink, clock Clock, logger *slog.Logger) *Watcher {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Watcher{sink: sink, clock: clock, log: logger, wake: make(chan struct{}, 1)}
+	return &Watcher{sink: sink, clock: clock, log: logger, wake: make(chan struct{}, 1), status: map[check.Key]*CheckStatus{}}
 }
 
 // Apply makes ws the watched list. A watch whose check is unchanged keeps
@@ -66,11 +70,58 @@ func (w *Watcher) Apply(ws []Watch) {
 	w.mu.Lock()
 	w.pending, w.fresh = ws, true
 	w.stats.Watches = len(ws)
+	keep := make(map[check.Key]*CheckStatus, len(ws))
+	for _, wt := range ws {
+		k := wt.Check.Key()
+		keep[k] = w.status[k]
+		if keep[k] == nil {
+			keep[k] = &CheckStatus{Key: k}
+		}
+	}
+	w.status = keep
 	w.mu.Unlock()
 	select {
 	case w.wake <- struct{}{}:
 	default:
 	}
+}
+
+// Checks returns the status of every watch, in key order.
+func (w *Watcher) Checks() []CheckStatus {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]CheckStatus, 0, len(w.status))
+	for _, s := range w.status {
+		out = append(out, *s)
+	}
+	slices.SortFunc(out, func(a, b CheckStatus) int {
+		return cmpString(a.Key.Host+"\x00"+a.Key.Service, b.Key.Host+"\x00"+b.Key.Service)
+	})
+	return out
+}
+
+// RunNow makes the watches named evaluate at once and hand their result on
+// whatever it says.
+func (w *Watcher) RunNow(keys []check.Key) error {
+	w.mu.Lock()
+	var missing []string
+	for _, k := range keys {
+		if _, ok := w.status[k]; !ok {
+			missing = append(missing, k.String())
+		}
+	}
+	if len(missing) == 0 {
+		w.now = append(w.now, keys...)
+	}
+	w.mu.Unlock()
+	if len(missing) > 0 {
+		return fmt.Errorf("no watch %v", missing)
+	}
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+	return nil
 }
 
 // Stats returns the counters.
@@ -88,6 +139,7 @@ type watching struct {
 	seen     bool
 	state    check.State
 	lastSent time.Time
+	forced   bool // RunNow: hand the next result on whatever it says
 }
 
 type watchHeap []*watching
@@ -116,6 +168,12 @@ func (w *Watcher) Run(ctx context.Context) error {
 			h, byKey = w.reconcile(list, byKey)
 		}
 		now := w.clock.Now()
+		for _, k := range w.takeNow() {
+			if e, ok := byKey[k]; ok {
+				e.forced, e.due = true, now
+				heap.Fix(&h, e.index)
+			}
+		}
 		for len(h) > 0 && !h[0].due.After(now) {
 			e := h[0]
 			w.evaluate(ctx, e)
@@ -137,6 +195,14 @@ func (w *Watcher) Run(ctx context.Context) error {
 		case <-w.wake:
 		}
 	}
+}
+
+func (w *Watcher) takeNow() []check.Key {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	now := w.now
+	w.now = nil
+	return now
 }
 
 func (w *Watcher) take() ([]Watch, bool) {
@@ -173,9 +239,15 @@ func (w *Watcher) evaluate(ctx context.Context, e *watching) {
 	res := e.Eval.Evaluate(ctx)
 	now := w.clock.Now()
 	changed := !e.seen || res.State != e.state
-	due := now.Sub(e.lastSent) >= e.Check.Interval
+	due := now.Sub(e.lastSent) >= e.Check.Interval || e.forced
+	e.forced = false
 	w.mu.Lock()
 	w.stats.Evaluations++
+	if s, ok := w.status[e.Check.Key()]; ok {
+		s.LastStart, s.LastDuration, s.LastState, s.LastOutput = res.CheckTime, res.Duration, res.State, res.Output
+		s.Runs++
+		s.Next = now.Add(e.Check.WatchInterval)
+	}
 	w.mu.Unlock()
 	if !changed && !due {
 		return

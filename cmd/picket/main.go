@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -42,6 +43,8 @@ func commands() []command {
 	return []command{
 		{"run", "run the agent in the foreground: checks on schedule, results to the targets", runRun},
 		{"check", "run checks of the agent config now and print the results", runCheck},
+		{"status", "ask the running agent what it does: checks, targets, spool, losses", runStatus},
+		{"run-now", "make the running agent run checks at once", runRunNow},
 		{"config", "validate the agent config and print it as the agent runs it", runConfig},
 		{"externals", "validate an externals file (a host's check list) as the agent does", runExternals},
 		{"spool", "show what the spool holds for each target, list or purge it", runSpool},
@@ -93,4 +96,28 @@ func usage(w io.Writer) {
 func runVersion(_ context.Context, _ []string, sio stdio) int {
 	fmt.Fprintf(sio.out, "picket %s (commit %s, %s, %s/%s)\n", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return exitOK
+}
+
+// parseFlags parses args into fs, flags anywhere among the arguments (the
+// rest stay in fs.Args()). -h or --help prints usage to standard output:
+// done with exit 0, as asked. A bad flag is done with exitUsage, fs having
+// said why on standard error.
+func parseFlags(fs *flag.FlagSet, args []string, usage string, sio stdio) (code int, done bool) {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "-h" || a == "-help" || a == "--help" {
+			fmt.Fprint(sio.out, usage)
+			return exitOK, true
+		}
+	}
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return exitUsage, true
+	}
+	if err := fs.Parse(append([]string{"--"}, pos...)); err != nil {
+		return exitUsage, true
+	}
+	return 0, false
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/picket-monitoring/picket/icinga2"
 	"github.com/picket-monitoring/picket/internal/check"
 	"github.com/picket-monitoring/picket/internal/config"
+	"github.com/picket-monitoring/picket/internal/control"
 	"github.com/picket-monitoring/picket/internal/schedule"
 	"github.com/picket-monitoring/picket/internal/spool"
 	"github.com/picket-monitoring/picket/plugins"
@@ -71,6 +72,11 @@ type Agent struct {
 	sendDone, pollDone chan struct{}
 	stopSend           context.CancelFunc
 	stopPoll           context.CancelCauseFunc
+	// The control channel: stopControl ends it, controlDone says it has.
+	stopControl context.CancelFunc
+	controlDone chan struct{}
+	statusReq   chan chan Status
+	started     time.Time
 }
 
 // New loads the config under the host name a registration assigned, if
@@ -83,7 +89,7 @@ func New(o Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Agent{o: o, logger: o.Logger, cfg: cfg}, nil
+	return &Agent{o: o, logger: o.Logger, cfg: cfg, statusReq: make(chan chan Status)}, nil
 }
 
 // Config is the config the agent runs.
@@ -135,6 +141,8 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("%s: %w", cfg.File, err)
 	}
 	a.startPoller()
+	a.startControl()
+	a.started = time.Now()
 	a.warnCommands(cfg)
 	a.health = newSpoolerHealth(cfg)
 	a.logger.Info("agent started", "config", cfg.File, "host", cfg.Hostname, "checks", len(*a.running.Load()),
@@ -168,6 +176,27 @@ func (a *Agent) startSenders(cfg *config.Config) error {
 	return nil
 }
 
+// startControl opens the control channel (`picket status`, `picket
+// run-now`). Without it the agent still runs: it is how people look in,
+// not what the agent is for.
+func (a *Agent) startControl() {
+	path := ControlPath(a.cfg)
+	ln, err := control.Listen(path)
+	if err != nil {
+		a.logger.Error("control channel not opened: picket status and run-now will not reach this agent", "err", err)
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a.stopControl, a.controlDone = cancel, make(chan struct{})
+	go func() {
+		defer close(a.controlDone)
+		if err := control.Serve(ctx, ln, a.controlHandler(), a.logger.With("component", "control")); err != nil {
+			a.logger.Error("control channel stopped", "err", err)
+		}
+	}()
+	a.logger.Debug("control channel open", "path", path)
+}
+
 // startPoller runs the poller and the watcher until Stop. Plugins the
 // poller kills on the way out say why in their results.
 func (a *Agent) startPoller() {
@@ -198,6 +227,11 @@ func (a *Agent) Stop() { a.StopWith(errors.New("agent stopping")) }
 
 // StopWith is Stop with the reason plugins killed on the way out report.
 func (a *Agent) StopWith(cause error) {
+	if a.stopControl != nil {
+		a.stopControl()
+		<-a.controlDone
+		a.stopControl = nil
+	}
 	a.ext.stop()
 	a.ext = nil
 	if a.stopPoll != nil {
@@ -263,6 +297,8 @@ func (a *Agent) serve(ctx context.Context) {
 		case <-a.ext.changed():
 			a.applyChecks()
 			r.externalsChanged(a)
+		case reply := <-a.statusReq:
+			reply <- a.status()
 		case now := <-tick.C:
 			r.tick(a, now)
 		}

@@ -51,17 +51,20 @@ type Config struct {
 	// externals and the registration's answer.
 	StateDir string `toml:"state_dir"`
 	// SecretsFile holds the values of $SECRET:name$ (`picket secret`).
-	SecretsFile string             `toml:"secrets_file"`
-	SpoolDir    string             `toml:"spool_dir"`
-	Spool       Spool              `toml:"spool"`
-	Targets     []Target           `toml:"target"`
-	Externals   Externals          `toml:"externals"`
-	Autoreg     Autoreg            `toml:"autoreg"`
-	Health      Health             `toml:"health"`
-	Log         Log                `toml:"log"`
-	Macros      checkspec.Macros   `toml:"macros"`
-	Defaults    checkspec.Defaults `toml:"defaults"`
-	CheckList   []checkspec.Spec   `toml:"check"`
+	SecretsFile string `toml:"secrets_file"`
+	// ControlSocket is where `picket status` reaches the running agent;
+	// empty: state_dir/control.sock (on Windows, the pipe \\.\pipe\picket).
+	ControlSocket string             `toml:"control_socket"`
+	SpoolDir      string             `toml:"spool_dir"`
+	Spool         Spool              `toml:"spool"`
+	Targets       []Target           `toml:"target"`
+	Externals     Externals          `toml:"externals"`
+	Autoreg       Autoreg            `toml:"autoreg"`
+	Health        Health             `toml:"health"`
+	Log           Log                `toml:"log"`
+	Macros        checkspec.Macros   `toml:"macros"`
+	Defaults      checkspec.Defaults `toml:"defaults"`
+	CheckList     []checkspec.Spec   `toml:"check"`
 
 	// File is where the config was read from.
 	File string `toml:"-"`
