@@ -21,8 +21,11 @@ import (
 
 const checkUsage = `Usage: picket check [--config FILE] [--json] [-v] [SERVICE... | --all]
 
-Runs checks of the agent config now, as the agent would, and prints each
-result: service, state, duration and output. With no SERVICE, runs them all.
+Runs checks now, as the agent would, and prints each result: service,
+state, duration and output. The checks are the agent's own and those of its
+last-known-good externals (from state_dir; nothing is fetched), so this
+works on an agent whose checks come from the server, running or not. With
+no SERVICE, runs them all.
 -v adds the command line, long output and perfdata; --json prints one JSON
 object per result and line instead.
 
@@ -38,28 +41,32 @@ func runCheck(ctx context.Context, args []string, sio stdio) int {
 	asJSON := fs.Bool("json", false, "one JSON object per line")
 	all := fs.Bool("all", false, "run every check (the default when no SERVICE is named)")
 	verbose := fs.Bool("v", false, "show command line, long output and perfdata")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	if code, done := parseFlags(fs, args, checkUsage, sio); done {
+		return code
 	}
-	cfg, err := config.Load(*cfgPath)
+	cfg, err := agent.LoadConfig(*cfgPath, nil)
 	if err != nil {
 		fmt.Fprintf(sio.err, "%v\n", err)
 		return exitUsage
 	}
-	checks := cfg.Checks
+	allChecks, _, err := agent.Checks(cfg, nil)
+	if err != nil {
+		fmt.Fprintf(sio.err, "picket check: externals: %v (running the local checks only)\n", err)
+	}
+	checks := allChecks
 	if names := fs.Args(); len(names) > 0 {
 		if *all {
 			fmt.Fprintln(sio.err, "picket check: name services or use --all, not both")
 			return exitUsage
 		}
-		checks, err = selectChecks(cfg.Checks, names)
+		checks, err = selectChecks(allChecks, names)
 		if err != nil {
 			fmt.Fprintf(sio.err, "picket check: %v\n", err)
 			return exitUsage
 		}
 	}
 	if len(checks) == 0 {
-		fmt.Fprintf(sio.err, "picket check: %s has no enabled checks\n", cfg.File)
+		fmt.Fprintf(sio.err, "picket check: %s has no enabled checks, and no externals were received yet\n", cfg.File)
 		return exitUsage
 	}
 

@@ -236,6 +236,11 @@ interval = "10s"
 	if _, err := os.Stat(filepath.Join(agentDir, "externals", host+".toml")); err != nil {
 		t.Errorf("no last-known-good externals: %v", err)
 	}
+	// picket check runs the checks the server assigned, from the
+	// last-known-good externals, as the agent does.
+	if ck := run(t, nil, picketBin, "check", "--config", agentCfg, "registered"); ck.Code != 0 || !strings.Contains(ck.Stdout, "registered as e2e-agent on linux") {
+		t.Errorf("picket check of an externals check: %v", ck)
+	}
 	hosts := run(t, nil, picketBin, "server", "hosts", "--config", serverCfg)
 	if hosts.Code != 0 || !regexp.MustCompile(`(?m)^e2e-agent\s+linux\s`).MatchString(hosts.Stdout) {
 		t.Errorf("picket server hosts: %v", hosts)
