@@ -112,3 +112,35 @@ func TestApplyWhileFlushing(t *testing.T) {
 	}
 	wantNumbered(t, "receiver", outputs(rcv.wait(t, 200)), 0, 200)
 }
+
+// The log says once when results first reach a target, once when it goes
+// down (again only when the error changes or a minute passed, with the
+// count), and once when it is back, however many batches go by.
+func TestTargetEventsAreLoggedOnce(t *testing.T) {
+	log := &memLog{}
+	var logs logBuffer
+	addr := closedAddr(t)
+	addNumbered(t, log, time.Now(), 0, 5)
+	s := mustNew(t, Options{Log: log, BatchSize: 1, Logger: logs.logger(), Targets: []Target{tgt("g", addr)}})
+	for range 3 {
+		s.Flush(context.Background()) // three failed attempts
+	}
+	rcv := startReceiver(t, addr, nsca.None)
+	if err := s.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	addNumbered(t, log, time.Now(), 5, 8)
+	if err := s.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rcv.wait(t, 8)
+	for msg, want := range map[string]int{
+		`level=WARN msg="spooler: target failed"`: 1,
+		"target reachable again":                  1,
+		"first results delivered to the target":   1,
+	} {
+		if n := logs.count(msg); n != want {
+			t.Errorf("%q logged %d times, want %d\n%s", msg, n, want, logs.String())
+		}
+	}
+}

@@ -117,6 +117,13 @@ type target struct {
 	// every other batch.
 	limit, streak int
 	stats         TargetStats
+	// delivered: results reached it once since the group started; during
+	// an outage (failures > 0), since when it is down and when and what
+	// was last logged of it.
+	delivered bool
+	downSince time.Time
+	loggedAt  time.Time
+	loggedErr string
 	// offset is the target's clock minus ours, as its last connection
 	// showed it (NSCA's init packet), when offsetKnown.
 	offset      atomic.Int64
@@ -626,7 +633,12 @@ func (g *group) succeeded(t *target, k int) {
 		}
 	}
 	if t.failures > 0 {
-		g.log.Info("spooler: target reachable again", "target", t.Name, "failures", t.failures)
+		g.log.Info("spooler: target reachable again", "target", t.Name, "failures", t.failures,
+			"down_for", time.Since(t.downSince).Round(time.Second))
+	}
+	if !t.delivered {
+		t.delivered = true
+		g.log.Info("spooler: first results delivered to the target", "target", t.Name)
 	}
 	t.failures, t.retryAt = 0, time.Time{}
 	g.statsMu.Lock()
@@ -648,12 +660,18 @@ func (g *group) failed(t *target, err error) {
 	t.stats.NextTry = t.retryAt
 	g.stats.LastError = err.Error()
 	g.statsMu.Unlock()
+	// Once at the start of an outage, then at most once a minute with
+	// the count, and whenever the error changes; each retry at Debug.
+	now := time.Now()
 	level := slog.LevelDebug
-	if t.failures == 1 {
-		level = slog.LevelWarn // once per outage; the retries go to Debug
+	switch {
+	case t.failures == 1:
+		level, t.downSince, t.loggedAt, t.loggedErr = slog.LevelWarn, now, now, err.Error()
+	case err.Error() != t.loggedErr || now.Sub(t.loggedAt) >= errLogPeriod:
+		level, t.loggedAt, t.loggedErr = slog.LevelWarn, now, err.Error()
 	}
 	g.log.Log(context.Background(), level, "spooler: target failed", "target", t.Name,
-		"err", err, "failures", t.failures, "retry_in", wait.Round(time.Millisecond))
+		"err", err, "failures", t.failures, "down_for", now.Sub(t.downSince).Round(time.Second), "retry_in", wait.Round(time.Millisecond))
 }
 
 // setActive notes which target takes the group's packets (nil: none),

@@ -13,6 +13,9 @@ import (
 	// Zone data inside the binary, so CRON_TZ works where the system has
 	// none (Windows, minimal containers).
 	_ "time/tzdata"
+
+	"github.com/picket-monitoring/picket/internal/config"
+	"github.com/picket-monitoring/picket/internal/secrets"
 )
 
 // Set by the Makefile through -ldflags.
@@ -32,6 +35,8 @@ const (
 type command struct {
 	name, summary string
 	run           func(ctx context.Context, args []string, io stdio) int
+	// usage is what -h prints.
+	usage func() string
 }
 
 type stdio struct {
@@ -41,22 +46,27 @@ type stdio struct {
 
 func commands() []command {
 	return []command{
-		{"run", "run the agent in the foreground: checks on schedule, results to the targets", runRun},
-		{"check", "run checks of the agent config now and print the results", runCheck},
-		{"status", "ask the running agent what it does: checks, targets, spool, losses", runStatus},
-		{"run-now", "make the running agent run checks at once", runRunNow},
-		{"config", "validate the agent config and print it as the agent runs it", runConfig},
-		{"externals", "validate an externals file (a host's check list) as the agent does", runExternals},
-		{"spool", "show what the spool holds for each target, list or purge it", runSpool},
-		{"send", "send check results over NSCA; a drop-in for send_nsca", runSend},
-		{"plugin", "run a built-in check (cpu, disk, procs, ...) as a Nagios plugin; alone, list them", runPlugin},
-		{"secret", "set, list or remove the agent's local secrets ($SECRET:name$)", runSecret},
-		{"setup", "write the first-contact config from an installer's settings", runSetup},
-		{"service", "install, start, stop or uninstall picket as a system service", runService},
-		{"server", "run the central side: NSCA receiver, externals, registration, Nagios objects", runServer},
-		{"version", "print version, commit and Go version", runVersion},
+		{"run", "run the agent in the foreground: checks on schedule, results to the targets", runRun, text(runUsage)},
+		{"check", "run checks of the agent config now and print the results", runCheck, text(checkUsage)},
+		{"status", "ask the running agent what it does: checks, targets, spool, losses", runStatus, text(statusUsage)},
+		{"run-now", "make the running agent run checks at once", runRunNow, text(runNowUsage)},
+		{"config", "validate the agent config and print it as the agent runs it", runConfig,
+			func() string { return fmt.Sprintf(configUsage, config.DefaultPath()) }},
+		{"externals", "validate an externals file (a host's check list) as the agent does", runExternals, text(externalsUsage)},
+		{"spool", "show what the spool holds for each target, list or purge it", runSpool,
+			func() string { return fmt.Sprintf(spoolUsage, config.DefaultPath()) }},
+		{"send", "send check results over NSCA; a drop-in for send_nsca", runSend, text(sendUsage)},
+		{"plugin", "run a built-in check (cpu, disk, procs, ...) as a Nagios plugin; alone, list them", runPlugin, pluginHelp},
+		{"secret", "set, list or remove the agent's local secrets ($SECRET:name$)", runSecret,
+			func() string { return fmt.Sprintf(secretUsage, config.DefaultSecretsFile(), secrets.MinLength) }},
+		{"setup", "write the first-contact config from an installer's settings", runSetup, text(setupUsage)},
+		{"service", "install, start, stop or uninstall picket as a system service", runService, text(serviceUsage)},
+		{"server", "run the central side: NSCA receiver, externals, registration, Nagios objects", runServer, text(serverUsage)},
+		{"version", "print version, commit and Go version", runVersion, text("Usage: picket version\n\nPrints picket's version, commit, Go version and platform.\n")},
 	}
 }
+
+func text(s string) func() string { return func() string { return s } }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -74,11 +84,20 @@ func dispatch(ctx context.Context, args []string, sio stdio) int {
 	case "help", "-h", "--help", "-help":
 		usage(sio.out)
 		return exitOK
+	case "--version", "-version", "-v":
+		return runVersion(ctx, nil, sio)
 	}
 	for _, c := range commands() {
-		if c.name == args[0] {
-			return c.run(ctx, args[1:], sio)
+		if c.name != args[0] {
+			continue
 		}
+		// -h right after a command is that command's usage, on standard
+		// output, as asked for; deeper ones are the command's own.
+		if len(args) == 2 && (args[1] == "-h" || args[1] == "--help" || args[1] == "-help") {
+			fmt.Fprint(sio.out, c.usage())
+			return exitOK
+		}
+		return c.run(ctx, args[1:], sio)
 	}
 	fmt.Fprintf(sio.err, "picket: unknown command %q\n\n", args[0])
 	usage(sio.err)

@@ -64,3 +64,26 @@ func TestServerConfigErrors(t *testing.T) {
 		t.Errorf("code %d, stderr %q", code, errs)
 	}
 }
+
+// -h on any subcommand prints its usage to standard output and exits 0;
+// so do picket -h and picket --version (the version).
+func TestHelpOnEveryCommand(t *testing.T) {
+	for _, c := range commands() {
+		for _, args := range [][]string{{c.name, "-h"}, {c.name, "--help"}} {
+			var out, errs bytes.Buffer
+			code := dispatch(t.Context(), args, stdio{strings.NewReader(""), &out, &errs})
+			if code != exitOK || !strings.Contains(out.String(), "Usage") || errs.Len() != 0 {
+				t.Errorf("picket %s: exit %d, stdout %q, stderr %q", strings.Join(args, " "), code, firstLine(out.String()), errs.String())
+			}
+		}
+	}
+	var out, errs bytes.Buffer
+	if code := dispatch(t.Context(), []string{"--version"}, stdio{strings.NewReader(""), &out, &errs}); code != exitOK || !strings.HasPrefix(out.String(), "picket ") {
+		t.Errorf("picket --version: exit %d, %q %q", code, out.String(), errs.String())
+	}
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
+}

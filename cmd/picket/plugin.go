@@ -67,12 +67,21 @@ func runPlugin(ctx context.Context, args []string, sio stdio) int {
 
 func listBuiltins(sio stdio, withUsage bool) {
 	if withUsage {
-		fmt.Fprint(sio.out, pluginUsage)
+		fmt.Fprint(sio.out, pluginHelp())
+		return
 	}
-	for _, b := range builtin.All() {
-		fmt.Fprintf(sio.out, "  %-10s %s\n", b.Name, b.Summary)
+	fmt.Fprint(sio.out, builtinList())
+}
+
+// pluginHelp is the usage with the built-in checks this binary has.
+func pluginHelp() string {
+	return pluginUsage + builtinList() + "\nRun 'picket plugin NAME -h' for a check's options.\n"
+}
+
+func builtinList() string {
+	var b strings.Builder
+	for _, c := range builtin.All() {
+		fmt.Fprintf(&b, "  %-10s %s\n", c.Name, c.Summary)
 	}
-	if withUsage {
-		fmt.Fprint(sio.out, "\nRun 'picket plugin NAME -h' for a check's options.\n")
-	}
+	return b.String()
 }
