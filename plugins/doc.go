@@ -3,8 +3,10 @@
 // check.Result. Run never returns an error: a plugin that cannot even be
 // started is an UNKNOWN result that says what was searched.
 //
-// A command line is split with shell-style quoting, its macros ($USER1$,
-// $HOSTNAME$, ...) are expanded per argument, and its plugin is looked up in
+// A command line is split with POSIX shell quoting on Unix and with
+// Windows' own rules (CommandLineToArgvW: a backslash is literal unless it
+// precedes a double quote) on Windows; its macros ($USER1$, $HOSTNAME$,
+// ...) are expanded per argument, and its plugin is looked up in
 // the configured plugin folders at every run, never in $PATH. Checks with
 // Shell set are handed to /bin/sh -c (cmd.exe /C on Windows) with the plugin
 // folders first in PATH; the rule that plugins must live in a plugin folder

@@ -30,3 +30,7 @@ func executable(p string, fi fs.FileInfo) error {
 }
 
 func envKeyEqual(a, b string) bool { return a == b }
+
+// splitCommand splits a check's command with POSIX shell quoting, as the
+// plugins' users write them in a shell.
+func splitCommand(line string) ([]string, error) { return splitPOSIX(line) }

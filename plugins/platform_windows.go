@@ -44,3 +44,9 @@ func nameVariants(name string) []string {
 func executable(string, fs.FileInfo) error { return nil }
 
 func envKeyEqual(a, b string) bool { return strings.EqualFold(a, b) }
+
+// splitCommand splits a check's command as Windows itself splits a command
+// line (CommandLineToArgvW), so C:\plugins\check_x.exe keeps its
+// backslashes. os/exec quotes the words back into a command line that the
+// plugin's own runtime splits into the same words.
+func splitCommand(line string) ([]string, error) { return splitWindows(line) }
