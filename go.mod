@@ -16,6 +16,7 @@ require (
 	github.com/kardianos/service v1.3.0
 	github.com/mattn/go-shellwords v1.0.16
 	github.com/robfig/cron/v3 v3.0.1
+	golang.org/x/text v0.44.0
 	gopkg.in/natefinch/lumberjack.v2 v2.2.1
 )
 

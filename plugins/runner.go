@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/text/encoding/charmap"
+
 	"github.com/picket-monitoring/picket/internal/check"
 )
 
@@ -45,6 +47,9 @@ type Config struct {
 type Runner struct {
 	cfg     Config
 	interps map[string][]string
+	// legacy are the code pages tried for output that is neither UTF-8
+	// nor UTF-16 (see decodeOutput).
+	legacy []*charmap.Charmap
 }
 
 // NewRunner returns a Runner for cfg, with defaults filled in.
@@ -67,7 +72,7 @@ func NewRunner(cfg Config) *Runner {
 		interps[strings.ToLower(ext)] = slices.Clone(argv)
 	}
 	cfg.Interpreters = nil
-	return &Runner{cfg: cfg, interps: interps}
+	return &Runner{cfg: cfg, interps: interps, legacy: outputCodePages()}
 }
 
 // errCheckTimeout is the cause of a run's own deadline, which tells it apart
@@ -116,7 +121,7 @@ func (r *Runner) Run(ctx context.Context, c check.Check) check.Result {
 		return finish(check.Unknown, fmt.Sprintf("plugin %s: %v", argv[0], o.waitErr))
 	}
 
-	text := parseOutput(o.stdout, o.stderr, r.cfg.MaxOutput)
+	text := parseOutput(o.stdout, o.stderr, r.cfg.MaxOutput, r.legacy)
 	res.LongOutput, res.Perfdata = text.long, text.perf
 	if sig, ok := killedBySignal(o.state); ok {
 		return finish(check.Unknown, withPluginLine("plugin killed by "+sig, text))
