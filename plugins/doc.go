@@ -20,6 +20,11 @@
 // hold a run open: the plugin's output pipes are given up at the timeout
 // (plus the kill grace, if the plugin itself had to be stopped).
 //
+// Output is decoded to valid UTF-8 before it is parsed: a byte-order mark
+// or UTF-16's NUL bytes say what it is, valid UTF-8 is kept, and anything
+// else is read in the Windows console, OEM or ANSI code page that reads as
+// the most letters (on Unix, invalid bytes become U+FFFD).
+//
 // The package owns nothing on disk; it only reads the plugin folders.
 //
 // When the context passed to Run is cancelled (the agent is stopping), the
