@@ -62,6 +62,7 @@ func TestExpandMacrosOnce(t *testing.T) {
 	}
 }
 
+// The POSIX rules, which Unix hosts use; Windows' are in split_test.go.
 func TestSplitCommand(t *testing.T) {
 	tests := []struct {
 		in   string
@@ -89,15 +90,15 @@ func TestSplitCommand(t *testing.T) {
 		{in: "   ", err: "empty command"},
 	}
 	for _, tt := range tests {
-		got, err := splitCommand(tt.in)
+		got, err := splitPOSIX(tt.in)
 		if tt.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.err) {
-				t.Errorf("splitCommand(%q) = %q, %v; want error with %q", tt.in, got, err, tt.err)
+				t.Errorf("splitPOSIX(%q) = %q, %v; want error with %q", tt.in, got, err, tt.err)
 			}
 			continue
 		}
 		if err != nil || !slices.Equal(got, tt.want) {
-			t.Errorf("splitCommand(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+			t.Errorf("splitPOSIX(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
 		}
 	}
 }

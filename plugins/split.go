@@ -51,12 +51,12 @@ func splitPOSIX(line string) ([]string, error) {
 //   - inside quotes, two quotes in a row give one literal quote and end the
 //     quoted part (the rule Windows has kept since before 2008).
 //
-// Leading and trailing spaces and tabs are dropped first (Windows would
-// make an empty program name of them). An unclosed quote runs to the end
+// Leading spaces and tabs are dropped first (Windows would make an empty
+// program name of them). An unclosed quote runs to the end
 // of the line, as on Windows. Nothing else is special: | & < > % ^ are
 // plain characters, since no shell is involved.
 func splitWindows(line string) ([]string, error) {
-	line = strings.Trim(line, " \t")
+	line = strings.TrimLeft(line, " \t")
 	if line == "" {
 		return nil, errors.New("empty command")
 	}

@@ -35,6 +35,7 @@ var windowsSplitCases = []struct {
 	{`"C:\x y\p.exe"arg`, []string{`C:\x y\p.exe`, `arg`}},
 	{`"C:\unclosed\p.exe`, []string{`C:\unclosed\p.exe`}},
 	{`check "unclosed \"arg`, []string{`check`, `unclosed "arg`}},
+	{`check "unclosed `, []string{`check`, `unclosed `}},
 	{`check trailing\`, []string{`check`, `trailing\`}},
 	{`check ünïcödé "Größe 5"`, []string{`check`, `ünïcödé`, `Größe 5`}},
 }
