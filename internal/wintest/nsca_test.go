@@ -180,17 +180,20 @@ func freePort(t *testing.T) int {
 // agentConfig is a picket.toml for a host sending to nsca on port: the
 // password file is made 0600 on the Linux side, the one way to give it a
 // DACL under Wine that lets only its owner and SYSTEM read it.
-func agentConfig(t *testing.T, dir, host string, port int, extra string) (linux, win string) {
+//
+// top holds top-level keys (before any table), tables more tables.
+func agentConfig(t *testing.T, dir, host string, port int, top, tables string) (linux, win string) {
 	t.Helper()
 	writeFile(t, filepath.Join(dir, "nsca.secret"), nscaPassword+"\n", 0o600)
 	linux = filepath.Join(dir, "picket.toml")
 	writeFile(t, linux, fmt.Sprintf(`hostname = %q
 spool_dir = '%s'
-
+%s
 [[target]]
 address = "127.0.0.1:%d"
 encryption = "aes256"
 password_file = '%s'
-%s`, host, winPath(filepath.Join(dir, "spool")), port, winPath(filepath.Join(dir, "nsca.secret")), extra), 0o644)
+
+%s`, host, winPath(filepath.Join(dir, "spool")), top, port, winPath(filepath.Join(dir, "nsca.secret")), tables), 0o644)
 	return linux, winPath(linux)
 }
