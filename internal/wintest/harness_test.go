@@ -96,9 +96,19 @@ func setUp() error {
 	wg.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
+		// Output to a file, not a pipe: services.exe, which wineboot
+		// starts and the persistent wineserver keeps, inherits it.
+		logPath := filepath.Join(lane.root, "wineboot.log")
+		log, err := os.Create(logPath)
+		if err != nil {
+			bootErr = err
+			return
+		}
+		defer log.Close()
 		cmd := exec.CommandContext(ctx, "wineboot", "-i")
-		cmd.Env = lane.env
-		if out, err := cmd.CombinedOutput(); err != nil {
+		cmd.Env, cmd.Stdout, cmd.Stderr = lane.env, log, log
+		if err := cmd.Run(); err != nil {
+			out, _ := os.ReadFile(logPath)
 			bootErr = fmt.Errorf("wineboot -i: %v\n%s", err, out)
 		}
 	})
@@ -106,6 +116,19 @@ func setUp() error {
 	wg.Wait()
 	if err := errors.Join(bootErr, buildErr); err != nil {
 		return err
+	}
+	// Then a persistent wineserver keeps services.exe up between the
+	// tests' Wine processes, each of which would otherwise boot the prefix
+	// anew (seconds) and start its auto-start services again. Started only
+	// once wineboot's own server has gone, or two services.exe would share
+	// the prefix. Its output goes nowhere: the daemon would hold a pipe.
+	wait := exec.Command("wineserver", "-w")
+	wait.Env = lane.env
+	wait.Run()
+	server := exec.Command("wineserver", "-p")
+	server.Env = lane.env
+	if err := server.Run(); err != nil {
+		return fmt.Errorf("wineserver -p: %v", err)
 	}
 	// Go's runtime loads bcryptprimitives.dll from system32 only.
 	shim := filepath.Join(lane.root, "bin", "bcryptprimitives.dll")
@@ -278,6 +301,9 @@ func wineEnvRun(t *testing.T, extraEnv []string, stdin []byte, exe string, args 
 	cmd.Stdin = bytes.NewReader(stdin)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
+	// A process the program left running (a service it started) may hold
+	// its output open; its exit is what counts.
+	cmd.WaitDelay = 5 * time.Second
 	err := cmd.Run()
 	r := result{Stdout: out.String(), Stderr: errOut.String()}
 	var ee *exec.ExitError
@@ -285,6 +311,7 @@ func wineEnvRun(t *testing.T, extraEnv []string, stdin []byte, exe string, args 
 	case err == nil:
 	case errors.As(err, &ee) && ctx.Err() == nil:
 		r.Code = ee.ExitCode()
+	case errors.Is(err, exec.ErrWaitDelay):
 	default:
 		t.Fatalf("wine %s %q: %v (deadline %v)\n%s", filepath.Base(exe), args, err, runDeadline, r)
 	}
