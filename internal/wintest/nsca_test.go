@@ -38,6 +38,12 @@ type nscaDaemon struct {
 // given one (a restart after an outage).
 func startNSCA(t *testing.T, dir string, port int) *nscaDaemon {
 	t.Helper()
+	return startNSCAMethod(t, dir, port, nscaMethod)
+}
+
+// startNSCAMethod is startNSCA with another decryption method (0: none).
+func startNSCAMethod(t *testing.T, dir string, port, method int) *nscaDaemon {
+	t.Helper()
 	bin, err := exec.LookPath("nsca")
 	if err != nil {
 		bin = "/usr/sbin/nsca"
@@ -76,7 +82,7 @@ aggregate_writes=0
 max_packet_age=60
 password=%s
 decryption_method=%d
-`, n.Port, filepath.Join(dir, "nsca.pid"), u.Username, g.Name, n.CommandFile, filepath.Join(dir, "dump"), nscaPassword, nscaMethod), 0o600)
+`, n.Port, filepath.Join(dir, "nsca.pid"), u.Username, g.Name, n.CommandFile, filepath.Join(dir, "dump"), nscaPassword, method), 0o600)
 		n.log, n.done = &syncBuffer{}, make(chan struct{})
 		n.cmd = exec.Command(bin, "-c", cfg, "-f", "--single")
 		n.cmd.Stdout, n.cmd.Stderr = n.log, n.log
