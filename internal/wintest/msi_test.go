@@ -187,6 +187,17 @@ func TestMSI(t *testing.T) {
 	if _, err := os.Stat(installed); err == nil {
 		t.Errorf("msiexec /x left %s", installed)
 	}
+	// Wine's msiexec /x also deletes registry keys the removal left empty,
+	// up to EventLog\Application itself, which Windows always has; without
+	// it no Event Log source can be registered. Put it back for the tests
+	// that follow.
+	const appLog = `HKLM\System\CurrentControlSet\Services\EventLog\Application`
+	if q := wine(t, nil, "reg", "query", appLog); q.Code != 0 {
+		t.Logf("Wine's msiexec /x removed %s, which Windows keeps; the test restores it", appLog)
+		if r := wine(t, nil, "reg", "add", appLog, "/f"); r.Code != 0 {
+			t.Fatalf("reg add %s: %v", appLog, r)
+		}
+	}
 	for _, keep := range []string{"picket.toml", "spool", filepath.Join("plugins", "check_x.exe")} {
 		if _, err := os.Stat(filepath.Join(data, keep)); err != nil {
 			t.Errorf("msiexec /x removed ProgramData's %s: %v", keep, err)
