@@ -136,7 +136,9 @@ func TestRunSpoolAcrossKill9(t *testing.T) {
 	startWine(t, lane.picket, "run", "--config", cfgWin)
 	maxPending := slices.Max(pending)
 	var got []int
-	waitFor(t, func() string { return fmt.Sprintf("spooled runs %v not all delivered after the restart: nsca has %v", pending, got) },
+	waitFor(t, func() string {
+		return fmt.Sprintf("spooled runs %v not all delivered after the restart: nsca has %v", pending, got)
+	},
 		func() bool {
 			got = runNumbers(t, n.Results(t, "winhost", "counter"))
 			return slices.Contains(got, maxPending+1) || len(got) >= len(all)+1
