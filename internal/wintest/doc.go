@@ -22,6 +22,6 @@
 // and it refuses SERVICE_CONFIG_FAILURE_ACTIONS_FLAG.
 //
 // A missing tool (wine, mingw-w64, nsca, wixl, msitools) fails the tests
-// with the Debian package to install (scripts/install-test-peers.sh does);
+// with the Debian package to install (scripts/install-wine-lane.sh does);
 // under -short they skip.
 package wintest

@@ -75,7 +75,7 @@ func needLane(t *testing.T) {
 func setUp() error {
 	for _, tl := range laneTools {
 		if _, err := exec.LookPath(tl[0]); err != nil {
-			return fmt.Errorf("%s not found: install Debian's %s package (scripts/install-test-peers.sh installs what the Windows lane needs)", tl[0], tl[1])
+			return fmt.Errorf("%s not found: install Debian's %s package (scripts/install-wine-lane.sh installs what the Windows lane needs)", tl[0], tl[1])
 		}
 	}
 	out, err := exec.Command("go", "env", "GOMOD").Output()

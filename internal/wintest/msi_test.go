@@ -21,7 +21,7 @@ func buildMSI(t *testing.T, exe, version string) string {
 	t.Helper()
 	for _, tl := range [][2]string{{"wixl", "wixl"}, {"msibuild", "msitools"}, {"msiinfo", "msitools"}} {
 		if _, err := exec.LookPath(tl[0]); err != nil {
-			t.Fatalf("%s not found: install Debian's %s package (scripts/install-test-peers.sh)", tl[0], tl[1])
+			t.Fatalf("%s not found: install Debian's %s package (scripts/install-wine-lane.sh)", tl[0], tl[1])
 		}
 	}
 	out := filepath.Join(lane.root, "msi", version)

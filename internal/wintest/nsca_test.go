@@ -48,7 +48,7 @@ func startNSCAMethod(t *testing.T, dir string, port, method int) *nscaDaemon {
 	if err != nil {
 		bin = "/usr/sbin/nsca"
 		if _, err := os.Stat(bin); err != nil {
-			t.Fatal("nsca not found: install Debian's nsca package (scripts/install-test-peers.sh)")
+			t.Fatal("nsca not found: install Debian's nsca package (scripts/install-wine-lane.sh)")
 		}
 	}
 	n := &nscaDaemon{Dir: dir, CommandFile: filepath.Join(dir, "nagios.cmd")}

@@ -3,9 +3,10 @@
 # (internal/wintest) needs beyond the Linux peers: Wine 8.0, 64-bit only (no
 # i386 architecture: picket.exe is amd64), and the mingw-w64 cross compiler
 # that builds the test's ProcessPrng shim. The lane also uses nsca, wixl and
-# msitools, which .ci/run installs with the other peers.
+# msitools, which the project's peer install brings with the other peers; the
+# packages here belong in that list too.
 #
-# Usage: scripts/install-test-peers.sh   (as root, or with sudo available)
+# Usage: scripts/install-wine-lane.sh   (as root, or with sudo available)
 set -euo pipefail
 
 pkgs=(wine wine64 gcc-mingw-w64-x86-64 nsca wixl msitools)
