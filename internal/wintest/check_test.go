@@ -201,8 +201,8 @@ func TestCheckTimeoutKillsTree(t *testing.T) {
 	pidFile := filepath.Join(dir, "pids.txt")
 	writeFile(t, filepath.Join(plugins, "check_tree.cmd"),
 		fmt.Sprintf("@echo off\r\n\"%s\\check_x.exe\" tree \"%s\"\r\n", pluginsWin, winPath(pidFile)), 0o755)
-	got := runChecks(t, dir, pluginsWin, "[[check]]\nservice = \"tree\"\ncommand = 'check_tree.cmd'\ninterval = \"1m\"\ntimeout = \"4s\"\n")
-	if g := got["tree"]; g.State != "CRITICAL" || g.Output != "check timed out after 4s" || g.ExitCode != nil {
+	got := runChecks(t, dir, pluginsWin, "[[check]]\nservice = \"tree\"\ncommand = 'check_tree.cmd'\ninterval = \"1m\"\ntimeout = \"6s\"\n")
+	if g := got["tree"]; g.State != "CRITICAL" || g.Output != "check timed out after 6s" || g.ExitCode != nil {
 		t.Fatalf("tree: %+v", g)
 	}
 	pids, err := os.ReadFile(pidFile)
