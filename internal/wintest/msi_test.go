@@ -66,6 +66,13 @@ func TestMSI(t *testing.T) {
 	data := filepath.Join(lane.driveC, "ProgramData", "picket")
 	installed := filepath.Join(lane.driveC, "Program Files", "picket", "picket.exe")
 	status := func() result { return wine(t, nil, lane.picket, "service", "status", "--name", "picket") }
+	// running waits for the service to report running: msiexec returns once
+	// it has asked for the start.
+	running := func(when string) {
+		var st result
+		waitFor(t, func() string { return "service " + when + ": " + st.String() + "\nprocesses: " + prefixProcesses() },
+			func() bool { st = status(); return st.Code == 0 })
+	}
 	t.Cleanup(func() {
 		if _, err := os.Stat(installed); err == nil {
 			wine(t, nil, "msiexec", "/x", winPath(msi2), "/qn")
@@ -121,9 +128,7 @@ func TestMSI(t *testing.T) {
 	if !strings.Contains(q.Stdout, `picket.exe" run --service --config`) && !strings.Contains(q.Stdout, `picket.exe run --service --config`) {
 		t.Errorf("the MSI's service command line: %v", q)
 	}
-	if st := status(); st.Code != 0 {
-		t.Fatalf("service after msiexec /i: %v", st)
-	}
+	running("after msiexec /i")
 
 	// An administrator drops a plugin in and adds a check.
 	if err := copyFile(lane.wtool, filepath.Join(data, "plugins", "check_x.exe")); err != nil {
@@ -157,9 +162,7 @@ func TestMSI(t *testing.T) {
 	if v := wine(t, nil, installed, "version"); !strings.Contains(v.Stdout, "picket 1.0.1 ") {
 		t.Errorf("after the upgrade the installed picket.exe says %v", v)
 	}
-	if st := status(); st.Code != 0 {
-		t.Fatalf("service after the upgrade: %v", st)
-	}
+	running("after the upgrade")
 	n = startNSCAMethod(t, nscaDir, n.Port, 0)
 	var got []int
 	waitFor(t, func() string {
@@ -177,7 +180,16 @@ func TestMSI(t *testing.T) {
 		return missing <= 1
 	})
 
-	// 4. Uninstall: the MSI's own files go, ProgramData stays.
+	// 4. Uninstall: the MSI's own files go, ProgramData stays. Wine's
+	// msiexec does not always wait for the service to stop before it
+	// removes files (Windows honours the ServiceControl's Wait="yes"), and
+	// a running picket.exe cannot be deleted; so the service is stopped
+	// first. The upgrade above proved msiexec's own stop and replace.
+	if r := wine(t, nil, installed, "service", "stop"); r.Code != 0 {
+		t.Fatalf("service stop before msiexec /x: %v", r)
+	}
+	waitFor(t, func() string { return "picket.exe still runs after the service stopped: " + prefixProcesses() },
+		func() bool { return !strings.Contains(strings.ToLower(prefixProcesses()), `program files\picket\picket.exe`) })
 	if r := wine(t, nil, "msiexec", "/x", winPath(msi2), "/qn"); r.Code != 0 {
 		t.Fatalf("msiexec /x: %v", r)
 	}
@@ -185,7 +197,7 @@ func TestMSI(t *testing.T) {
 		t.Errorf("service after msiexec /x: %v", st)
 	}
 	if _, err := os.Stat(installed); err == nil {
-		t.Errorf("msiexec /x left %s", installed)
+		t.Errorf("msiexec /x left %s; processes: %s", installed, prefixProcesses())
 	}
 	// Wine's msiexec /x also deletes registry keys the removal left empty,
 	// up to EventLog\Application itself, which Windows always has; without
@@ -203,4 +215,20 @@ func TestMSI(t *testing.T) {
 			t.Errorf("msiexec /x removed ProgramData's %s: %v", keep, err)
 		}
 	}
+}
+
+// prefixProcesses lists the Linux processes running a program of the
+// lane's prefix, for failure messages.
+func prefixProcesses() string {
+	var out []string
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		if err != nil || !bytes.Contains(env, []byte("WINEPREFIX="+lane.prefix+"\x00")) {
+			continue
+		}
+		cmd, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		out = append(out, e.Name()+" "+string(bytes.ReplaceAll(cmd, []byte{0}, []byte(" "))))
+	}
+	return strings.Join(out, "; ")
 }
