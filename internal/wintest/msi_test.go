@@ -77,6 +77,7 @@ func TestMSI(t *testing.T) {
 		if _, err := os.Stat(installed); err == nil {
 			wine(t, nil, "msiexec", "/x", winPath(msi2), "/qn")
 			wine(t, nil, "msiexec", "/x", winPath(msi1), "/qn")
+			ensureApplicationLog(t)
 		}
 	})
 
@@ -199,17 +200,7 @@ func TestMSI(t *testing.T) {
 	if _, err := os.Stat(installed); err == nil {
 		t.Errorf("msiexec /x left %s; processes: %s", installed, prefixProcesses())
 	}
-	// Wine's msiexec /x also deletes registry keys the removal left empty,
-	// up to EventLog\Application itself, which Windows always has; without
-	// it no Event Log source can be registered. Put it back for the tests
-	// that follow.
-	const appLog = `HKLM\System\CurrentControlSet\Services\EventLog\Application`
-	if q := wine(t, nil, "reg", "query", appLog); q.Code != 0 {
-		t.Logf("Wine's msiexec /x removed %s, which Windows keeps; the test restores it", appLog)
-		if r := wine(t, nil, "reg", "add", appLog, "/f"); r.Code != 0 {
-			t.Fatalf("reg add %s: %v", appLog, r)
-		}
-	}
+	ensureApplicationLog(t)
 	for _, keep := range []string{"picket.toml", "spool", filepath.Join("plugins", "check_x.exe")} {
 		if _, err := os.Stat(filepath.Join(data, keep)); err != nil {
 			t.Errorf("msiexec /x removed ProgramData's %s: %v", keep, err)
@@ -231,4 +222,20 @@ func prefixProcesses() string {
 		out = append(out, e.Name()+" "+string(bytes.ReplaceAll(cmd, []byte{0}, []byte(" "))))
 	}
 	return strings.Join(out, "; ")
+}
+
+// ensureApplicationLog puts back EventLog\Application: Wine's msiexec /x
+// deletes the registry keys a removal left empty, up to that one, which
+// Windows always has and without which no Event Log source can be
+// registered.
+func ensureApplicationLog(t *testing.T) {
+	t.Helper()
+	const appLog = `HKLM\System\CurrentControlSet\Services\EventLog\Application`
+	if q := wine(t, nil, "reg", "query", appLog); q.Code == 0 {
+		return
+	}
+	t.Logf("Wine's msiexec /x removed %s, which Windows keeps; the test restores it", appLog)
+	if r := wine(t, nil, "reg", "add", appLog, "/f"); r.Code != 0 {
+		t.Fatalf("reg add %s: %v", appLog, r)
+	}
 }
