@@ -61,6 +61,11 @@ func TestServiceLifecycle(t *testing.T) {
 	if r := svc("uninstall"); r.Code != 0 {
 		t.Fatalf("service uninstall: %v", r)
 	}
+	// --service outside the service manager fails at once, saying why,
+	// rather than running as a console program nobody asked for.
+	if r := wine(t, nil, lane.picket, "run", "--service", "--config", cfgWin); r.Code != 2 || !strings.Contains(r.Stderr, "--service is for the service manager's command line only") {
+		t.Errorf("picket run --service from a console: %v", r)
+	}
 	if r := svc("status"); r.Code != 2 || !strings.Contains(r.Stdout, name+": not installed") {
 		t.Errorf("service status after uninstall: %v", r)
 	}
