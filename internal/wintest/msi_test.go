@@ -190,7 +190,9 @@ func TestMSI(t *testing.T) {
 		t.Fatalf("service stop before msiexec /x: %v", r)
 	}
 	waitFor(t, func() string { return "picket.exe still runs after the service stopped: " + prefixProcesses() },
-		func() bool { return !strings.Contains(strings.ToLower(prefixProcesses()), `program files\picket\picket.exe`) })
+		func() bool {
+			return !strings.Contains(strings.ToLower(prefixProcesses()), `program files\picket\picket.exe`)
+		})
 	if r := wine(t, nil, "msiexec", "/x", winPath(msi2), "/qn"); r.Code != 0 {
 		t.Fatalf("msiexec /x: %v", r)
 	}
