@@ -18,8 +18,12 @@
 // to what can be checked: Wine derives DACLs from Unix mode bits (so every
 // file it makes is readable by Everyone, and picket rightly refuses such a
 // secret; the tests chmod the secret on the Linux side, as a Windows DACL
-// would restrict it), it ignores MsiHiddenProperties, it has no Event Log,
-// and it refuses SERVICE_CONFIG_FAILURE_ACTIONS_FLAG.
+// would restrict it; an MSI install with NSCA_PASSWORD therefore rolls back
+// under Wine, and the MSI's other steps are proven with a server alone), it
+// ignores MsiHiddenProperties, it has no Event Log, it refuses
+// SERVICE_CONFIG_FAILURE_ACTIONS_FLAG, its msiexec /x deletes
+// EventLog\Application (restored by the tests) and does not always wait for
+// a service to stop before removing its files (the test stops it first).
 //
 // A missing tool (wine, mingw-w64, nsca, wixl, msitools) fails the tests
 // with the Debian package to install (scripts/install-wine-lane.sh does);
