@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/mattn/go-shellwords"
-
 	"github.com/picket-monitoring/picket/internal/check"
 )
 
@@ -96,34 +94,6 @@ func (r *Runner) resolve(c check.Check) (argv, env []string, err error) {
 	argv = append(argv, plugin)
 	argv = append(argv, words[1:]...)
 	return argv, environment(base, c, macros, extra), nil
-}
-
-// splitCommand splits a command line into words with POSIX shell quoting,
-// and nothing else of the shell: no variables, no command substitution.
-func splitCommand(line string) ([]string, error) {
-	p := shellwords.NewParser()
-	// The parser's defaults come from package variables anyone in the
-	// binary could flip; backticks would then run commands.
-	p.ParseEnv, p.ParseBacktick, p.ParseComment = false, false, false
-	words, err := p.Parse(line)
-	if err != nil {
-		// The parser's one message, "invalid command line string", means
-		// the line ended inside quotes or after a backslash.
-		return nil, fmt.Errorf("parse command %q: unterminated quote or trailing backslash: %w", line, err)
-	}
-	if p.Position >= 0 {
-		// The parser stops at an unquoted ; & | < or > and returns the
-		// words before it, which would silently run half a pipeline.
-		near := []rune(line)[p.Position:]
-		if len(near) > 20 {
-			near = append(near[:20], '…')
-		}
-		return nil, fmt.Errorf("parse command %q: unquoted shell operator near %q: quote it, or make it a shell check", line, string(near))
-	}
-	if len(words) == 0 {
-		return nil, errors.New("empty command")
-	}
-	return words, nil
 }
 
 // lookup finds the file a plugin name means: a bare name in the plugin

@@ -3,8 +3,10 @@
 // check.Result. Run never returns an error: a plugin that cannot even be
 // started is an UNKNOWN result that says what was searched.
 //
-// A command line is split with shell-style quoting, its macros ($USER1$,
-// $HOSTNAME$, ...) are expanded per argument, and its plugin is looked up in
+// A command line is split with POSIX shell quoting on Unix and with
+// Windows' own rules (CommandLineToArgvW: a backslash is literal unless it
+// precedes a double quote) on Windows; its macros ($USER1$, $HOSTNAME$,
+// ...) are expanded per argument, and its plugin is looked up in
 // the configured plugin folders at every run, never in $PATH. Checks with
 // Shell set are handed to /bin/sh -c (cmd.exe /C on Windows) with the plugin
 // folders first in PATH; the rule that plugins must live in a plugin folder
@@ -49,6 +51,11 @@
 // process that moves itself to another cgroup (root only) or joins the
 // agent's process group escapes; outside Linux and Windows, so does any
 // process that leaves the group.
+//
+// Output is decoded to valid UTF-8 before it is parsed: a byte-order mark
+// or UTF-16's NUL bytes say what it is, valid UTF-8 is kept, and anything
+// else is read in the Windows console, OEM or ANSI code page that reads as
+// the most letters (on Unix, invalid bytes become U+FFFD).
 //
 // The package owns nothing on disk but the runs' cgroups, each removed
 // when its run ends (one whose processes could not be killed, stuck in the

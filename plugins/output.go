@@ -7,6 +7,8 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"golang.org/x/text/encoding/charmap"
+
 	"github.com/picket-monitoring/picket/internal/check"
 )
 
@@ -79,18 +81,25 @@ type pluginText struct {
 	empty        bool
 }
 
+// decoded is the snapshot as valid UTF-8 (see decodeOutput), and whether
+// the plugin wrote more than was kept.
+func (c *capture) decoded(legacy []*charmap.Charmap) (text string, total int64, truncated bool) {
+	raw, total := c.snapshot()
+	return decodeOutput([]byte(raw), legacy), total, total > int64(len(raw))
+}
+
 // parseOutput reads stdout as the plugin API says. A plugin that wrote only
 // to stderr (often a shell script failing early) gets its stderr shown, as
-// the best clue there is.
-func parseOutput(stdout, stderr *capture, limit int) pluginText {
-	text, total := stdout.snapshot()
+// the best clue there is. legacy are the code pages tried for output that is
+// neither UTF-8 nor UTF-16.
+func parseOutput(stdout, stderr *capture, limit int, legacy []*charmap.Charmap) pluginText {
+	text, total, truncated := stdout.decoded(legacy)
 	if strings.TrimSpace(text) == "" {
-		text, total = stderr.snapshot()
+		text, total, truncated = stderr.decoded(legacy)
 	}
 	if strings.TrimSpace(text) == "" {
 		return pluginText{output: noOutput, empty: true}
 	}
-	truncated := total > int64(len(text))
 	if truncated {
 		text = cutAtLine(text)
 	}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 
 	"golang.org/x/sys/unix"
+	"golang.org/x/text/encoding/charmap"
 )
 
 const pathVar = "PATH"
@@ -30,3 +31,11 @@ func executable(p string, fi fs.FileInfo) error {
 }
 
 func envKeyEqual(a, b string) bool { return a == b }
+
+// splitCommand splits a check's command with POSIX shell quoting, as the
+// plugins' users write them in a shell.
+func splitCommand(line string) ([]string, error) { return splitPOSIX(line) }
+
+// outputCodePages is empty on Unix: plugins write UTF-8, and a byte that is
+// not is shown as U+FFFD rather than guessed at.
+func outputCodePages() []*charmap.Charmap { return nil }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -79,9 +80,25 @@ func (t *procTree) started() error {
 	return resumeProcess(pid)
 }
 
+// errNoThread is a process whose first thread is not listed yet.
+var errNoThread = errors.New("no thread found")
+
 // resumeProcess resumes the only thread of a process created suspended;
-// os.StartProcess does not hand out the thread handle it had.
+// os.StartProcess does not hand out the thread handle it had. Under Wine
+// the new process registers its first thread a moment after CreateProcess
+// returns, so a snapshot without it is taken again, for a bounded while.
 func resumeProcess(pid uint32) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := resumeFirstThread(pid)
+		if !errors.Is(err, errNoThread) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func resumeFirstThread(pid uint32) error {
 	snap, err := windows.CreateToolhelp32Snapshot(windows.TH32CS_SNAPTHREAD, 0)
 	if err != nil {
 		return fmt.Errorf("list threads of plugin process %d: %w", pid, err)
@@ -103,7 +120,7 @@ func resumeProcess(pid uint32) error {
 		}
 		return nil
 	}
-	return fmt.Errorf("resume plugin process %d: no thread found", pid)
+	return fmt.Errorf("resume plugin process %d: %w", pid, errNoThread)
 }
 
 // terminate ends the whole job at once: Windows has no polite signal a

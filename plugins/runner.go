@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/text/encoding/charmap"
+
 	"github.com/picket-monitoring/picket/internal/check"
 	"github.com/picket-monitoring/picket/internal/secrets"
 	"github.com/picket-monitoring/picket/plugins/builtin"
@@ -66,6 +68,9 @@ type Runner struct {
 	sharedOnce sync.Once
 	sharedOS   *builtin.Shared
 	contain    *containment
+	// legacy are the code pages tried for output that is neither UTF-8
+	// nor UTF-16 (see decodeOutput).
+	legacy []*charmap.Charmap
 }
 
 // NewRunner returns a Runner for cfg, with defaults filled in.
@@ -88,7 +93,7 @@ func NewRunner(cfg Config) *Runner {
 		interps[strings.ToLower(ext)] = slices.Clone(argv)
 	}
 	cfg.Interpreters = nil
-	return &Runner{cfg: cfg, interps: interps, contain: newContainment(cfg)}
+	return &Runner{cfg: cfg, interps: interps, contain: newContainment(cfg), legacy: outputCodePages()}
 }
 
 // Containment says how runs are held so that nothing a plugin starts
@@ -144,7 +149,7 @@ func (r *Runner) Run(ctx context.Context, c check.Check) check.Result {
 		return finish(check.Unknown, fmt.Sprintf("plugin %s: %v", argv[0], o.waitErr))
 	}
 
-	text := parseOutput(o.stdout, o.stderr, r.cfg.MaxOutput)
+	text := parseOutput(o.stdout, o.stderr, r.cfg.MaxOutput, r.legacy)
 	res.LongOutput, res.Perfdata = text.long, text.perf
 	if sig, ok := killedBySignal(o.state); ok {
 		return finish(check.Unknown, withPluginLine("plugin killed by "+sig, text))

@@ -75,13 +75,3 @@ func (p *Poller) RunNow(keys []check.Key) error {
 	}
 	return nil
 }
-
-// statusOf returns k's status record; the caller holds p.mu.
-func (p *Poller) statusOf(k check.Key) *CheckStatus {
-	s := p.status[k]
-	if s == nil {
-		s = &CheckStatus{Key: k}
-		p.status[k] = s
-	}
-	return s
-}

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 
-	"github.com/picket-monitoring/picket/internal/agent"
 	"github.com/picket-monitoring/picket/internal/config"
 )
 
@@ -15,8 +14,11 @@ Validates the agent config (default %s) and prints it as the
 agent would run it: defaults filled in, host name derived, disabled checks
 left out. Problems are listed all at once, each with file, line and field.
 Values that may be secrets ([macros], passwords in URLs) are masked unless
---show-macros. A plugin that cannot be found is a warning (it may be
-dropped in later) unless --strict.
+--show-macros. Each check's argv follows, word by word as the plugin will
+get it (split with POSIX quoting; on Windows with CommandLineToArgvW's,
+where a backslash is literal unless it precedes a double quote). A plugin
+that cannot be found is a warning (it may be dropped in later) unless
+--strict.
 
 Exit codes: 0 valid; 2 invalid (or warnings with --strict); 3 usage.
 `
@@ -55,14 +57,7 @@ func runConfig(ctx context.Context, args []string, sio stdio) int {
 	}
 	sio.out.Write(out)
 
-	warnings := 0
-	runner := agent.NewRunner(cfg)
-	for _, c := range cfg.Checks {
-		if _, err := runner.Command(c); err != nil {
-			fmt.Fprintf(sio.err, "%s: warning: %v\n", cfg.Origins[c.Key()], err)
-			warnings++
-		}
-	}
+	warnings := printArgv(sio, cfg, *showMacros)
 	if len(cfg.Targets) == 0 {
 		fmt.Fprintf(sio.err, "%s: warning: no [[target]]: picket run keeps results in the spool until one is configured\n", cfg.File)
 		warnings++

@@ -13,7 +13,7 @@ import (
 	"github.com/picket-monitoring/picket/internal/logs"
 )
 
-const runUsage = `Usage: picket run [--config FILE] [--log-level LEVEL]
+const runUsage = `Usage: picket run [--config FILE] [--log-level LEVEL] [--service]
 
 Runs the agent in the foreground: the checks of the config on their
 schedules, results sent to every [[target]]. SIGINT or SIGTERM stops it
@@ -23,8 +23,10 @@ that fails to reload is logged and the running one kept.
 
 Logs follow the config's [log] section (stderr by default, which is the
 journal under systemd); --log-level overrides its levels. Started by the
-Windows service control manager, picket run is the service (see picket
-service) and logs to the Event Log unless [log] names a file.
+Windows service control manager with --service (as picket service install
+and the MSI register it), picket run is the service (see picket service)
+and logs to the Event Log unless [log] names a file. Elsewhere --service
+changes nothing.
 `
 
 func runRun(ctx context.Context, args []string, sio stdio) int {
@@ -33,14 +35,15 @@ func runRun(ctx context.Context, args []string, sio stdio) int {
 	fs.Usage = func() { fmt.Fprint(sio.err, runUsage); fs.PrintDefaults() }
 	cfgPath := fs.String("config", config.DefaultPath(), "agent config")
 	level := fs.String("log-level", "", "debug, info, warn or error (default: the config's [log] level)")
+	asService := fs.Bool("service", false, "run as the Windows service (the service manager's command line says so; elsewhere a no-op)")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return exitUsage
 	}
 	if !levelFlagOK("picket run", *level, sio) {
 		return exitUsage
 	}
-	if underServiceManager() {
-		return runAsService(serviceName(false), sio, func(ctx context.Context, sink logs.EventSink) int {
+	if *asService {
+		return runAsService(ctx, serviceName(false), sio, func(ctx context.Context, sink logs.EventSink) int {
 			return runAgent(ctx, *cfgPath, *level, sio, sink)
 		})
 	}

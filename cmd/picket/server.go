@@ -49,6 +49,7 @@ func runServer(ctx context.Context, args []string, sio stdio) int {
 	cfgFile := fs.String("config", "", "server config (default "+hub.DefaultConfigPath+" unless --nsca-config is given)")
 	nscaCfg := fs.String("nsca-config", "", "take the NSCA receiver's settings from this nsca.cfg")
 	level := fs.String("log-level", "", "debug, info, warn or error (default: the config's [log] level)")
+	asService := fs.Bool("service", false, "run as the Windows service (the service manager's command line says so; elsewhere a no-op)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -71,8 +72,8 @@ func runServer(ctx context.Context, args []string, sio stdio) int {
 	} else {
 		cfg.Log.Resolve(func(string, string) {})
 	}
-	if underServiceManager() {
-		return runAsService(serviceName(true), sio, func(ctx context.Context, sink logs.EventSink) int {
+	if *asService {
+		return runAsService(ctx, serviceName(true), sio, func(ctx context.Context, sink logs.EventSink) int {
 			return serve(ctx, cfg, *nscaCfg, *level, sio, sink)
 		})
 	}

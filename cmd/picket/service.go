@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 
@@ -24,10 +23,11 @@ const serviceUsage = `Usage: picket service install|uninstall|start|stop|restart
 Manages picket as a system service: the Windows service control manager,
 systemd, or a SysV init script where there is no systemd.
 
-install registers "picket run --config FILE" (with --server, "picket server
---config FILE") to start at boot and restart on failure; on Windows the
-service's recovery actions restart it after 5 s, 30 s and 60 s. It does not
-start it. status prints running, stopped or not installed and exits 0 only
+install registers "picket run --service --config FILE" (with --server,
+"picket server --service --config FILE") to start at boot and restart on
+failure; on Windows the service's recovery actions restart it after 5 s,
+30 s and 60 s (a recovery setting the service manager refuses is a warning).
+It does not start it. status prints running, stopped or not installed and exits 0 only
 when running.
 
 The deb and rpm packages and the MSI install the service themselves; this
@@ -81,9 +81,14 @@ func runService(_ context.Context, args []string, sio stdio) int {
 			fmt.Fprintf(sio.err, "picket service: warning: %v (the service starts once it exists)\n", err)
 		}
 		if err = svc.Install(); err == nil {
-			// kardianos sets one restart action; three ride out a server
-			// that takes a while to come back.
-			err = setup.ServiceRecovery(*name)
+			// Three restart actions ride out a server that takes a while
+			// to come back; one the service manager refuses is a warning,
+			// not a reason to leave the host without its service.
+			var warnings []string
+			warnings, err = setup.ServiceRecovery(*name)
+			for _, w := range warnings {
+				fmt.Fprintf(sio.err, "picket service: warning: %s\n", w)
+			}
 		}
 	case "uninstall":
 		_ = svc.Stop() // uninstalling a running service leaves it running
@@ -123,23 +128,23 @@ func serviceConfig(name, cfgPath string, server bool, user string) *service.Conf
 		Name:        name,
 		DisplayName: "picket monitoring agent",
 		Description: "Runs Nagios plugins on schedule and sends their results over NSCA.",
-		Arguments:   []string{"run", "--config", cfgPath},
-		UserName:    user,
+		// --service says, rather than a heuristic guesses, that the
+		// service manager started the process.
+		Arguments: []string{"run", "--service", "--config", cfgPath},
+		UserName:  user,
 		Option: service.KeyValue{
 			// systemd: a crash or a failed start is retried, a clean stop
-			// is not.
-			"Restart": "on-failure",
-			// Windows recovery actions.
-			"OnFailure":              "restart",
-			"OnFailureDelayDuration": "5s",
-			"OnFailureResetPeriod":   86400,
-			"SysvScript":             sysvScript,
+			// is not. Windows' recovery actions are set by
+			// setup.ServiceRecovery, which warns where kardianos would
+			// fail the install.
+			"Restart":    "on-failure",
+			"SysvScript": sysvScript,
 		},
 	}
 	if server {
 		c.DisplayName = "picket central server"
 		c.Description = "Receives NSCA results for Nagios and serves the picket agents' check lists."
-		c.Arguments = []string{"server", "--config", cfgPath}
+		c.Arguments = []string{"server", "--service", "--config", cfgPath}
 	}
 	return c
 }
@@ -190,13 +195,6 @@ type noProgram struct{}
 func (noProgram) Start(service.Service) error { return nil }
 func (noProgram) Stop(service.Service) error  { return nil }
 
-// underServiceManager reports whether this process was started by the
-// Windows service control manager. Elsewhere the init system needs nothing
-// special: systemd and SysV stop picket with SIGTERM like a terminal does.
-func underServiceManager() bool {
-	return runtime.GOOS == "windows" && !service.Interactive()
-}
-
 // program runs picket as a Windows service: Start returns at once, Stop
 // cancels and waits for the agent to kill its plugins and sync the spool.
 type program struct {
@@ -233,34 +231,6 @@ func (p *program) Stop(service.Service) error {
 		return fmt.Errorf("did not stop within %v", stopTimeout)
 	}
 }
-
-// runAsService hands the process to the service control manager, which
-// calls Start and Stop; the agent logs to the Event Log.
-func runAsService(name string, sio stdio, run func(context.Context, logs.EventSink) int) int {
-	p := &program{run: run}
-	svc, err := service.New(p, &service.Config{Name: name})
-	if err != nil {
-		fmt.Fprintf(sio.err, "picket: %v\n", err)
-		return exitCritical
-	}
-	if l, err := svc.Logger(nil); err == nil {
-		p.sink = eventSink{l}
-	}
-	if err := svc.Run(); err != nil {
-		if p.sink != nil {
-			p.sink.Error("picket service: " + err.Error())
-		}
-		return exitCritical
-	}
-	return exitOK
-}
-
-// eventSink writes to the Event Log through the service's logger.
-type eventSink struct{ l service.Logger }
-
-func (e eventSink) Info(m string) error    { return e.l.Info(m) }
-func (e eventSink) Warning(m string) error { return e.l.Warning(m) }
-func (e eventSink) Error(m string) error   { return e.l.Error(m) }
 
 // sysvScript is the init script for hosts without systemd: private log
 // files, a stop that waits for plugins to be killed and the spool synced,

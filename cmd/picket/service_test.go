@@ -22,7 +22,7 @@ func TestProgramStartStop(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var gotSink logs.EventSink
 			finished := false
-			p := &program{sink: eventSink{}, run: func(ctx context.Context, sink logs.EventSink) int {
+			p := &program{sink: memorySink{}, run: func(ctx context.Context, sink logs.EventSink) int {
 				gotSink = sink
 				<-ctx.Done()
 				finished = true
@@ -46,12 +46,22 @@ func TestProgramStartStop(t *testing.T) {
 }
 
 func TestServiceConfig(t *testing.T) {
+	// --service on the command line, never a heuristic, makes picket the
+	// service; Windows recovery actions are left to setup.ServiceRecovery,
+	// which warns where kardianos' OnFailure would fail the install.
 	c := serviceConfig("picket", "/etc/picket/picket.toml", false, "")
-	if strings.Join(c.Arguments, " ") != "run --config /etc/picket/picket.toml" || c.Option["OnFailure"] != "restart" {
+	if strings.Join(c.Arguments, " ") != "run --service --config /etc/picket/picket.toml" || c.Option["OnFailure"] != nil || c.Option["Restart"] != "on-failure" {
 		t.Errorf("agent: %+v", c)
 	}
 	c = serviceConfig("picket-server", "/etc/picket/server.toml", true, "nagios")
-	if strings.Join(c.Arguments, " ") != "server --config /etc/picket/server.toml" || c.UserName != "nagios" {
+	if strings.Join(c.Arguments, " ") != "server --service --config /etc/picket/server.toml" || c.UserName != "nagios" {
 		t.Errorf("server: %+v", c)
 	}
 }
+
+// memorySink is an EventSink that keeps nothing.
+type memorySink struct{}
+
+func (memorySink) Info(string) error    { return nil }
+func (memorySink) Warning(string) error { return nil }
+func (memorySink) Error(string) error   { return nil }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"strings"
 
 	"github.com/picket-monitoring/picket/internal/config"
 	"github.com/picket-monitoring/picket/internal/setup"
@@ -23,7 +24,9 @@ upgrades and repairs never undo an edit, unless --force.
 The encryption defaults to aes256 with a password and none without; each
 server without a port gets 5667. --service (Windows) sets the named
 service's recovery actions (restart after 5 s, 30 s, 60 s) and registers
-its Event Log source.
+its Event Log source; a setting the service manager refuses is a warning.
+If the service cannot be opened, everything this run wrote is taken back
+(files it replaced get their old contents) and setup exits 2.
 `
 
 func runSetup(_ context.Context, args []string, sio stdio) int {
@@ -52,17 +55,28 @@ func runSetup(_ context.Context, args []string, sio stdio) int {
 		fmt.Fprintf(sio.err, "picket setup: %v\n", err)
 		return exitCritical
 	}
+	if *svc != "" {
+		warnings, err := setup.ServiceRecovery(*svc)
+		if err != nil {
+			// Nothing of a failed run may stay: a retried install would
+			// keep a config written with this run's settings.
+			fmt.Fprintf(sio.err, "picket setup: %v\n", err)
+			if uerr := res.Undo(); uerr != nil {
+				fmt.Fprintf(sio.err, "picket setup: %v\n", uerr)
+			} else if len(res.Written) > 0 {
+				fmt.Fprintf(sio.err, "picket setup: took back what this run wrote: %s\n", strings.Join(res.Written, ", "))
+			}
+			return exitCritical
+		}
+		for _, w := range warnings {
+			fmt.Fprintf(sio.err, "picket setup: warning: %s\n", w)
+		}
+	}
 	if res.Kept {
 		fmt.Fprintf(sio.out, "%s exists: kept as it is (--force replaces it)\n", res.Config)
 	}
 	for _, p := range res.Written {
 		fmt.Fprintf(sio.out, "wrote %s\n", p)
-	}
-	if *svc != "" {
-		if err := setup.ServiceRecovery(*svc); err != nil {
-			fmt.Fprintf(sio.err, "picket setup: %v\n", err)
-			return exitCritical
-		}
 	}
 	return exitOK
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/picket-monitoring/picket/internal/check"
 	"github.com/picket-monitoring/picket/internal/checkspec"
+	"github.com/picket-monitoring/picket/internal/secretfile"
 	"github.com/picket-monitoring/picket/internal/secrets"
 	"github.com/picket-monitoring/picket/internal/tomlfile"
 	"github.com/picket-monitoring/picket/nsca"
@@ -434,24 +435,8 @@ func (t *Target) Password() ([]byte, error) {
 }
 
 // ReadSecret reads a secret file, dropping one trailing line ending.
-func ReadSecret(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read secret: %w", err)
-	}
-	b = bytes.TrimSuffix(b, []byte("\n"))
-	b = bytes.TrimSuffix(b, []byte("\r"))
-	return b, nil
-}
+func ReadSecret(path string) ([]byte, error) { return secretfile.Read(path) }
 
-// CheckSecretFile refuses a secret anyone on the host can read.
-func CheckSecretFile(path string) error {
-	st, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	if runtime.GOOS != "windows" && st.Mode().Perm()&0o004 != 0 {
-		return fmt.Errorf("%s is readable by every user (mode %04o): chmod o-r it", path, st.Mode().Perm())
-	}
-	return nil
-}
+// CheckSecretFile refuses a secret others can read: by mode on Unix, by its
+// DACL on Windows.
+func CheckSecretFile(path string) error { return secretfile.Check(path) }

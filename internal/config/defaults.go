@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/picket-monitoring/picket/internal/checkspec"
+	"github.com/picket-monitoring/picket/internal/sysdir"
 	"github.com/picket-monitoring/picket/internal/tomlfile"
 )
 
@@ -80,12 +81,8 @@ func DefaultPluginDirs() []string {
 	return []string{nagios, "/etc/picket/plugins.d"}
 }
 
-func programData() string {
-	if v := os.Getenv("ProgramData"); v != "" {
-		return v
-	}
-	return `C:\ProgramData`
-}
+// programData is the known folder, which the MSI and the service see too.
+func programData() string { return sysdir.ProgramData() }
 
 // systemHostname is the kernel's host name, short unless fqdn asks for the
 // name DNS (or /etc/hosts) gives it. A lookup that fails keeps the kernel's

@@ -26,7 +26,9 @@ func Listen(path string) (net.Listener, error) {
 	return ln, nil
 }
 
-func dial(ctx context.Context, path string) (net.Conn, error) { return winio.DialPipeContext(ctx, path) }
+func dial(ctx context.Context, path string) (net.Conn, error) {
+	return winio.DialPipeContext(ctx, path)
+}
 
 func isNotRunning(err error) bool {
 	return errors.Is(err, windows.ERROR_FILE_NOT_FOUND) || errors.Is(err, winio.ErrTimeout)

@@ -25,7 +25,7 @@ const (
 	upgradeCode = "{9D7C6FBE-5C65-4D49-AF73-98008ED5AF84}" // fixed forever: picket.wxs
 	setupAction = "PicketSetup"
 	setupTarget = `setup --config "[CommonAppDataFolder]picket\picket.toml" --server "[SERVER]" --nsca-password "[NSCA_PASSWORD]" --nsca-encryption "[NSCA_ENCRYPTION]" --externals-url "[EXTERNALS_URL]" --registration-url "[REGISTRATION_URL]" --registration-token "[REGISTRATION_TOKEN]" --hostname "[HOSTNAME]" --service picket`
-	serviceArgs = `run --config "[CommonAppDataFolder]picket\picket.toml"`
+	serviceArgs = `run --service --config "[CommonAppDataFolder]picket\picket.toml"`
 	eventLogKey = `SYSTEM\CurrentControlSet\Services\EventLog\Application\picket`
 )
 

@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/picket-monitoring/picket/internal/atomicfile"
+	"github.com/picket-monitoring/picket/internal/secretfile"
 	"github.com/picket-monitoring/picket/internal/tomlfile"
 )
 
@@ -170,10 +171,14 @@ func tomlString(v string) string {
 }
 
 // checkPrivate refuses a secrets file other users may read. Windows guards
-// files with ACLs, which the mode bits do not show; the installer's ACL
-// is checked there.
+// files with ACLs, which the mode bits do not show: secretfile judges the
+// DACL there. On Unix the file must be the owner's alone (stricter than
+// secretfile's "not every user"): it holds the secrets of every check.
 func checkPrivate(path string) error {
 	if runtime.GOOS == "windows" {
+		if err := secretfile.Check(path); err != nil {
+			return fmt.Errorf("secrets file: %w", err)
+		}
 		return nil
 	}
 	st, err := os.Stat(path)

@@ -10,4 +10,4 @@ func makePrivateDir(dir string) error { return os.MkdirAll(dir, 0o750) }
 
 // ServiceRecovery does nothing outside Windows: systemd's unit and the
 // SysV script decide restarts there.
-func ServiceRecovery(string) error { return nil }
+func ServiceRecovery(string) (warnings []string, err error) { return nil, nil }

@@ -43,16 +43,20 @@ func makePrivateDir(dir string) error {
 
 // ServiceRecovery makes the service control manager restart the named
 // service after 5 s, 30 s and then every 60 s when it fails, forgetting
-// failures after a day, and registers its Event Log source.
-func ServiceRecovery(name string) error {
+// failures after a day, and registers its Event Log source. It fails only
+// when the service cannot be opened. A setting the service manager refuses
+// (some refuse SERVICE_CONFIG_FAILURE_ACTIONS_FLAG) is a warning naming
+// what was not set: the service runs without it, and an installer must not
+// roll back a working service for it.
+func ServiceRecovery(name string) (warnings []string, err error) {
 	m, err := mgr.Connect()
 	if err != nil {
-		return fmt.Errorf("service control manager: %w", err)
+		return nil, fmt.Errorf("service control manager: %w", err)
 	}
 	defer m.Disconnect()
 	s, err := m.OpenService(name)
 	if err != nil {
-		return fmt.Errorf("service %s: %w", name, err)
+		return nil, fmt.Errorf("service %s: %w", name, err)
 	}
 	defer s.Close()
 	actions := []mgr.RecoveryAction{
@@ -61,15 +65,15 @@ func ServiceRecovery(name string) error {
 		{Type: mgr.ServiceRestart, Delay: 60 * time.Second},
 	}
 	if err := s.SetRecoveryActions(actions, uint32((24 * time.Hour).Seconds())); err != nil {
-		return fmt.Errorf("service %s: recovery actions: %w", name, err)
+		warnings = append(warnings, fmt.Sprintf("service %s: recovery actions (restart after 5s, 30s, 60s) not set: %v", name, err))
 	}
 	// A failed start (exit code other than 0) counts as a failure too.
 	if err := s.SetRecoveryActionsOnNonCrashFailures(true); err != nil {
-		return fmt.Errorf("service %s: recovery on failure exits: %w", name, err)
+		warnings = append(warnings, fmt.Sprintf("service %s: restart after a failure exit (SERVICE_CONFIG_FAILURE_ACTIONS_FLAG) not set: %v", name, err))
 	}
 	err = eventlog.InstallAsEventCreate(name, eventlog.Error|eventlog.Warning|eventlog.Info)
 	if err != nil && !strings.Contains(err.Error(), "exists") {
-		return fmt.Errorf("event log source %s: %w", name, err)
+		warnings = append(warnings, fmt.Sprintf("event log source %s not registered: %v", name, err))
 	}
-	return nil
+	return warnings, nil
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -36,12 +37,19 @@ type Settings struct {
 	Hostname          string
 }
 
-// Result says what Write did.
+// Result says what Write did, and can take it back.
 type Result struct {
 	Config  string   // the config's path
 	Kept    bool     // the config existed and was left alone
 	Written []string // the files written
+	journal journal
 }
+
+// Undo takes back everything Write did: files it created are removed,
+// files it replaced get their old contents back, and a folder it created
+// is removed once empty. An installer calls it when a later step of the
+// same run fails, so a retried install starts from what was there before.
+func (r *Result) Undo() error { return r.journal.undo() }
 
 // agentFile is the part of the agent config an installer sets; encoding it
 // with the TOML encoder quotes every value correctly.
@@ -70,9 +78,9 @@ type registering struct {
 // Write creates the config at path, and the secret files beside it, from
 // s. An existing config is kept unless force. The config is validated as
 // the agent would load it before it is put in place; on failure nothing
-// new is left behind.
-func Write(path string, s Settings, force bool) (Result, error) {
-	res := Result{Config: path}
+// of this run is left behind, and what it replaced is back.
+func Write(path string, s Settings, force bool) (*Result, error) {
+	res := &Result{Config: path}
 	if _, err := os.Stat(path); err == nil && !force {
 		res.Kept = true
 		return res, nil
@@ -80,42 +88,52 @@ func Write(path string, s Settings, force bool) (Result, error) {
 		return res, err
 	}
 	dir := filepath.Dir(path)
-	if err := makePrivateDir(dir); err != nil {
-		return res, fmt.Errorf("%s: %w", dir, err)
-	}
 	f, secrets, err := render(dir, s)
 	if err != nil {
 		return res, err
-	}
-	var undo []string
-	fail := func(err error) (Result, error) {
-		for _, p := range undo {
-			os.Remove(p)
-		}
-		return res, err
-	}
-	for name, value := range secrets {
-		p := filepath.Join(dir, name)
-		if err := writePrivate(p, []byte(value+"\n")); err != nil {
-			return fail(fmt.Errorf("%s: %w", p, err))
-		}
-		undo = append(undo, p)
-		res.Written = append(res.Written, p)
 	}
 	var b bytes.Buffer
 	b.WriteString("# picket agent config, written by the installer from its first-contact\n" +
 		"# settings. Edit freely: upgrades keep this file. Reference: README.md.\n\n")
 	if err := toml.NewEncoder(&b).Encode(f); err != nil {
-		return fail(err)
+		return res, err
 	}
+
+	fail := func(err error) (*Result, error) {
+		if uerr := res.journal.undo(); uerr != nil {
+			err = fmt.Errorf("%w (and undoing it: %v)", err, uerr)
+		}
+		res.Written = nil
+		return res, err
+	}
+	if err := res.journal.makeDir(dir); err != nil {
+		return fail(fmt.Errorf("%s: %w", dir, err))
+	}
+	for _, name := range sortedKeys(secrets) {
+		p := filepath.Join(dir, name)
+		if err := res.journal.write(p, []byte(secrets[name]+"\n")); err != nil {
+			return fail(fmt.Errorf("%s: %w", p, err))
+		}
+		res.Written = append(res.Written, p)
+	}
+	// Parsing checks the secret files too, so it comes after them.
 	if _, err := config.Parse(path, b.Bytes()); err != nil {
 		return fail(fmt.Errorf("the settings do not make a valid config: %w", err))
 	}
-	if err := writePrivate(path, b.Bytes()); err != nil {
+	if err := res.journal.write(path, b.Bytes()); err != nil {
 		return fail(fmt.Errorf("%s: %w", path, err))
 	}
 	res.Written = append(res.Written, path)
 	return res, nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // render builds the config for s and the secret files it refers to.

@@ -100,3 +100,68 @@ func TestWriteRefusesBadSettings(t *testing.T) {
 		})
 	}
 }
+
+// A later step of the install fails (picket setup's --service): Undo takes
+// the run back whole, so a retried install starts from what was there.
+func TestUndo(t *testing.T) {
+	t.Run("fresh install", func(t *testing.T) {
+		root := t.TempDir()
+		dir := filepath.Join(root, "picket")
+		path := filepath.Join(dir, "picket.toml")
+		res, err := Write(path, Settings{Servers: []string{"nagios"}, NSCAPassword: "pw"}, false)
+		if err != nil || len(res.Written) != 2 {
+			t.Fatalf("Write: %+v, %v", res, err)
+		}
+		if err := res.Undo(); err != nil {
+			t.Fatal(err)
+		}
+		if ents, _ := os.ReadDir(root); len(ents) != 0 {
+			t.Errorf("left behind after Undo: %v", ents)
+		}
+	})
+	t.Run("forced over an old install", func(t *testing.T) {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "picket.toml")
+		secret := filepath.Join(dir, PasswordFile)
+		os.WriteFile(path, []byte("hostname = \"old\"\n"), 0o600)
+		os.WriteFile(secret, []byte("old-pw\n"), 0o600)
+		os.WriteFile(filepath.Join(dir, "mine.txt"), []byte("x"), 0o600)
+		// Settings that do not make a valid config fail after the secrets
+		// are written: the old ones come back at once.
+		if _, err := Write(path, Settings{Servers: []string{"nagios"}, NSCAPassword: "new-pw", RegistrationURL: "https://r/", RegistrationToken: "tok"}, true); err == nil {
+			t.Fatal("registration without externals accepted")
+		}
+		if b, _ := os.ReadFile(secret); string(b) != "old-pw\n" {
+			t.Fatalf("a failed Write left the secret %q", b)
+		}
+		res, err := Write(path, Settings{Servers: []string{"nagios"}, NSCAPassword: "new-pw", ExternalsURL: "https://r/x/", RegistrationURL: "https://r/", RegistrationToken: "tok"}, true)
+		if err != nil || len(res.Written) != 3 {
+			t.Fatalf("Write: %+v, %v", res, err)
+		}
+		if err := res.Undo(); err != nil {
+			t.Fatal(err)
+		}
+		for p, want := range map[string]string{path: "hostname = \"old\"\n", secret: "old-pw\n", filepath.Join(dir, "mine.txt"): "x"} {
+			if b, err := os.ReadFile(p); err != nil || string(b) != want {
+				t.Errorf("%s after Undo: %q, %v; want %q", p, b, err, want)
+			}
+		}
+		if _, err := os.Stat(filepath.Join(dir, TokenFile)); !os.IsNotExist(err) {
+			t.Errorf("the new token file survived Undo: %v", err)
+		}
+		if ents, _ := os.ReadDir(dir); len(ents) != 3 {
+			t.Errorf("files after Undo: %v", ents)
+		}
+	})
+	t.Run("kept config: nothing to undo", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "picket.toml")
+		os.WriteFile(path, []byte("hostname = \"edited\"\n"), 0o600)
+		res, err := Write(path, Settings{Servers: []string{"nagios"}}, false)
+		if err != nil || !res.Kept || res.Undo() != nil {
+			t.Fatalf("Write: %+v, %v", res, err)
+		}
+		if b, _ := os.ReadFile(path); string(b) != "hostname = \"edited\"\n" {
+			t.Errorf("Undo touched a kept config: %s", b)
+		}
+	})
+}
