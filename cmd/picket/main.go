@@ -51,6 +51,7 @@ func commands() []command {
 		{"setup", "write the first-contact config from an installer's settings", runSetup},
 		{"service", "install, start, stop or uninstall picket as a system service", runService},
 		{"server", "run the central side: NSCA receiver, externals, registration, Nagios objects", runServer},
+		{"doctor", "check config, plugins, targets, externals, registration and spool, with fixes", runDoctor},
 		{"version", "print version, commit and Go version", runVersion},
 	}
 }
