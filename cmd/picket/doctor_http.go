@@ -33,19 +33,20 @@ func (d *doctor) externals(ctx context.Context) []finding {
 	if e.URL == "" {
 		return nil
 	}
-	if f := d.broken("externals", e.URL, "externals"); f != nil {
+	shown := redactURL(e.URL)
+	if f := d.broken("externals", shown, "externals"); f != nil {
 		return f
 	}
 	tc, err := agent.ClientTLS(e)
 	if err != nil {
-		return []finding{fail("externals", e.URL, err.Error(), "point ca_file, cert_file and key_file at readable PEM files")}
+		return []finding{fail("externals", shown, err.Error(), "point ca_file, cert_file and key_file at readable PEM files")}
 	}
 	tctx, cancel := context.WithTimeout(ctx, d.timeout)
 	f := d.serverTLS(tctx, "externals", e.URL, tc)
 	cancel()
 	out := []finding{f}
 	if f.Status == statusFail {
-		return append(out, finding{Status: statusSkip, Check: "externals", Subject: e.URL,
+		return append(out, finding{Status: statusSkip, Check: "externals", Subject: shown,
 			Message: "the hosts' files were not fetched: no usable connection (above)"})
 	}
 	var pub ed25519.PublicKey
@@ -54,13 +55,13 @@ func (d *doctor) externals(ctx context.Context) []finding {
 	}
 	tmp, err := os.MkdirTemp("", "picket-doctor-")
 	if err != nil {
-		return append(out, fail("externals", e.URL, "temporary folder: "+err.Error(), "set TMPDIR to a writable folder"))
+		return append(out, fail("externals", shown, "temporary folder: "+err.Error(), "set TMPDIR to a writable folder"))
 	}
 	defer os.RemoveAll(tmp)
 	p, err := externals.NewPuller(externals.Options{URL: e.URL, TLS: tc, PublicKey: pub, CacheDir: tmp,
 		Timeout: d.timeout, MaxSize: int64(e.MaxSize), RetryMax: -1, UserAgent: "picket-doctor/" + version})
 	if err != nil {
-		return append(out, fail("externals", e.URL, err.Error(), "correct externals.url"))
+		return append(out, fail("externals", shown, err.Error(), "correct externals.url"))
 	}
 	host, how := d.cfg.Hostname, ""
 	if a := agent.AssignedHost(d.cfg.StateDir); a != "" {
@@ -114,12 +115,13 @@ func (d *doctor) fetch(ctx context.Context, p *externals.Puller, host, how strin
 // serverTLS connects to u's host as the agent would and reports on its
 // certificate: trusted, for the right name, and how long it stays valid.
 func (d *doctor) serverTLS(ctx context.Context, check, raw string, tc *tls.Config) finding {
+	shown := redactURL(raw)
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fail(check, raw, err.Error(), "correct the url")
+		return fail(check, shown, err.Error(), "correct the url")
 	}
 	if u.Scheme == "http" {
-		return warn(check, raw, "plain http: anyone on the way can read what the server sends (macros included); signatures only keep it from being changed",
+		return warn(check, shown, "plain http: anyone on the way can read what the server sends (macros included); signatures only keep it from being changed",
 			"serve it over https (picket server's [http] tls_cert and tls_key)")
 	}
 	addr := u.Host
@@ -131,16 +133,16 @@ func (d *doctor) serverTLS(ctx context.Context, check, raw string, tc *tls.Confi
 	conn, err := (&tls.Dialer{NetDialer: &net.Dialer{}, Config: conf}).DialContext(ctx, "tcp", addr)
 	if err != nil {
 		if msg, fix, ok := certProblem(err, d.now); ok {
-			return fail(check, raw, msg, fix)
+			return fail(check, shown, msg, fix)
 		}
 		msg, fix := dialProblem(err, addr, d.timeout)
-		return fail(check, raw, msg, fix)
+		return fail(check, shown, msg, fix)
 	}
 	defer conn.Close()
 	st := conn.(*tls.Conn).ConnectionState()
 	leaf := st.PeerCertificates[0]
 	msg := fmt.Sprintf("%s, certificate for %s trusted", tls.VersionName(st.Version), certNames(leaf))
-	return d.expiry(check, raw, msg, leaf.NotAfter, "renew the server's certificate (picket server's [http] tls_cert)")
+	return d.expiry(check, shown, msg, leaf.NotAfter, "renew the server's certificate (picket server's [http] tls_cert)")
 }
 
 // expiry adds a certificate's end to msg: a PASS, or a WARN within
@@ -214,25 +216,26 @@ func (d *doctor) autoreg(ctx context.Context) []finding {
 	if a.URL == "" {
 		return nil
 	}
-	if f := d.broken("autoreg", a.URL, "autoreg", "externals.ca_file", "externals.cert_file", "externals.key_file"); f != nil {
+	shown := redactURL(a.URL)
+	if f := d.broken("autoreg", shown, "autoreg", "externals.ca_file", "externals.cert_file", "externals.key_file"); f != nil {
 		return f
 	}
 	token, err := config.ReadSecret(a.TokenFile)
 	switch {
 	case err != nil:
-		return []finding{fail("autoreg", a.URL, "token_file: "+err.Error(), "make "+a.TokenFile+" readable by the agent's user")}
+		return []finding{fail("autoreg", shown, "token_file: "+err.Error(), "make "+a.TokenFile+" readable by the agent's user")}
 	case len(strings.TrimSpace(string(token))) == 0:
-		return []finding{fail("autoreg", a.URL, "token_file "+a.TokenFile+" is empty", "write the registration token from picket server's tokens file into it")}
+		return []finding{fail("autoreg", shown, "token_file "+a.TokenFile+" is empty", "write the registration token from picket server's tokens file into it")}
 	}
 	tc, err := agent.ClientTLS(d.cfg.Externals)
 	if err != nil {
-		return []finding{fail("autoreg", a.URL, err.Error(), "point externals.ca_file, cert_file and key_file at readable PEM files")}
+		return []finding{fail("autoreg", shown, err.Error(), "point externals.ca_file, cert_file and key_file at readable PEM files")}
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.URL, nil)
 	if err != nil {
-		return []finding{fail("autoreg", a.URL, err.Error(), "correct autoreg.url")}
+		return []finding{fail("autoreg", shown, err.Error(), "correct autoreg.url")}
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = tc
@@ -240,21 +243,30 @@ func (d *doctor) autoreg(ctx context.Context) []finding {
 	resp, err := (&http.Client{Transport: tr}).Do(req)
 	if err != nil {
 		if msg, fix, ok := certProblem(err, d.now); ok {
-			return []finding{fail("autoreg", a.URL, msg, fix)}
+			return []finding{fail("autoreg", shown, msg, fix)}
 		}
 		msg, fix := dialProblem(err, req.URL.Host, d.timeout)
-		return []finding{fail("autoreg", a.URL, msg, fix)}
+		return []finding{fail("autoreg", shown, msg, fix)}
 	}
 	resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusMethodNotAllowed:
-		return []finding{pass("autoreg", a.URL, "token file readable; the endpoint answers (405 to a GET, as it should: only a POST registers); the token itself is checked when the agent registers")}
+		return []finding{pass("autoreg", shown, "token file readable; the endpoint answers (405 to a GET, as it should: only a POST registers); the token itself is checked when the agent registers")}
 	case resp.StatusCode == http.StatusNotFound:
-		return []finding{fail("autoreg", a.URL, "nothing there (404): not a registration endpoint",
+		return []finding{fail("autoreg", shown, "nothing there (404): not a registration endpoint",
 			"use picket server's https://HOST:PORT/v1/register, on a server with a [registration] section")}
 	case resp.StatusCode >= 500:
-		return []finding{fail("autoreg", a.URL, "the server answers "+resp.Status, "see the server's log")}
+		return []finding{fail("autoreg", shown, "the server answers "+resp.Status, "see the server's log")}
 	}
-	return []finding{warn("autoreg", a.URL, "answers "+resp.Status+" to a GET, where picket server's endpoint answers 405: is this the registration endpoint?",
+	return []finding{warn("autoreg", shown, "answers "+resp.Status+" to a GET, where picket server's endpoint answers 405: is this the registration endpoint?",
 		"use picket server's https://HOST:PORT/v1/register")}
+}
+
+// redactURL hides a password written into a URL.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return s
+	}
+	return u.Redacted()
 }

@@ -225,3 +225,17 @@ func TestDoctorIcinga(t *testing.T) {
 		})
 	}
 }
+
+// A password written into a URL is never printed.
+func TestDoctorRedactsURLs(t *testing.T) {
+	e := newDoctorEnv(t)
+	cert, ca := selfSigned(t, e.dir, "ca.crt", time.Now().Add(-time.Hour), time.Now().Add(100*24*time.Hour))
+	base := strings.Replace(centralServer(t, cert, nil, ""), "https://", "https://agent:pw-in-url@", 1)
+	token := writeTestFile(t, filepath.Join(e.dir, "register.token"), "tok\n", 0o600)
+	path := e.config(t, fmt.Sprintf("[externals]\nurl = %q\nca_file = %q\n[autoreg]\nurl = %q\ntoken_file = %q\n",
+		base+"/externals/", ca, base+"/v1/register", token))
+	code, out, _ := run("doctor", "--config", path)
+	if strings.Contains(out, "pw-in-url") || !strings.Contains(out, "agent:xxxxx@") || code != exitOK {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+}
