@@ -194,3 +194,38 @@ func TestProbeLookalikesAreResults(t *testing.T) {
 		})
 	}
 }
+
+// Whatever a client sends, a packet is taken for a probe only in the exact
+// form encodeProbe gives it, and what encodeProbe writes always is one.
+func FuzzIsProbe(f *testing.F) {
+	probe := make([]byte, PacketSize)
+	if err := encodeProbe(probe, 1, strings.Repeat("ab", probeNonceBytes)); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(probe[:offService+8], "x")
+	f.Add(probe[:offHost+20], strings.Repeat("0f", probeNonceBytes))
+	f.Add([]byte{0, 3, 0x50, 0x52}, "picket-probe")
+	f.Fuzz(func(t *testing.T, head []byte, nonce string) {
+		buf := make([]byte, PacketSize)
+		copy(buf, head)
+		binary.BigEndian.PutUint16(buf[offVersion:], packetVersion)
+		binary.BigEndian.PutUint32(buf[offCRC:], checksum(buf))
+		p, err := decode(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if isProbe(buf, p) && (binary.BigEndian.Uint16(buf[offPad:]) != probeFlag || p.Host != probeHost ||
+			p.Service != "" || p.ReturnCode != 0 || len(p.Output) != 2*probeNonceBytes || strings.Trim(p.Output, "0123456789abcdef") != "") {
+			t.Fatalf("taken for a probe: %+v", p)
+		}
+		if len(nonce) != 2*probeNonceBytes || strings.Trim(nonce, "0123456789abcdef") != "" {
+			return
+		}
+		if err := encodeProbe(buf, 7, nonce); err != nil {
+			t.Fatal(err)
+		}
+		if p, err := decode(buf); err != nil || !isProbe(buf, p) {
+			t.Fatalf("encodeProbe(%q) is no probe: %+v, %v", nonce, p, err)
+		}
+	})
+}
