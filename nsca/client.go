@@ -104,9 +104,11 @@ func (d *Dialer) Handshake(ctx context.Context, nc net.Conn) (*Conn, error) {
 		return nil, err
 	}
 	ts := binary.BigEndian.Uint32(init[IVSize:])
+	marked := ivMarked(init[:IVSize])
 	return &Conn{
 		nc:         nc,
-		checkTimes: !d.ArrivalTimes && ivMarked(init[:IVSize]),
+		marked:     marked,
+		checkTimes: !d.ArrivalTimes && marked,
 		offset:     clockOffset(time.Unix(int64(ts), 0), time.Now()),
 		crypt:      cr,
 		timestamp:  ts,
@@ -121,8 +123,11 @@ func (d *Dialer) Handshake(ctx context.Context, nc net.Conn) (*Conn, error) {
 // for concurrent use: packets share one cipher stream.
 type Conn struct {
 	nc net.Conn
-	// checkTimes: the server takes check times; offset is its clock minus
-	// ours at connect, which a check time is moved by.
+	// marked: the server is a picket server (checktime.go), which takes
+	// probes (probe.go). checkTimes: it takes check times and we send
+	// them; offset is its clock minus ours at connect, which a check time
+	// is moved by.
+	marked     bool
 	checkTimes bool
 	offset     time.Duration
 	crypt      crypter

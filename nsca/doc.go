@@ -13,6 +13,11 @@
 // client ([Dial], [Conn]) writes packets; the server ([Server]) accepts
 // connections and hands each valid packet to a [Handler]; what happens to the
 // packet next (a Nagios command file, a queue) is the caller's business.
+// Two extensions only picket's ends speak, both announced by a marker in
+// the server's IV (Server.CheckTimes) and invisible to nsca and send_nsca:
+// check times (checktime.go) and the probe (probe.go), with which a client
+// learns whether the server takes its password and cipher, where NSCA
+// itself never answers.
 //
 // It owns nothing on disk. Every blocking call takes a context: cancelling a
 // client's context aborts the current write and closes the connection (a

@@ -272,6 +272,12 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 			s.reject(remote, perr)
 			return
 		}
+		if s.CheckTimes && isProbe(buf, pkt) { // probe.go: not a result
+			if !s.answerProbe(nc, pkt) {
+				return
+			}
+			continue
+		}
 		now := s.now()
 		if s.stale(pkt, now) {
 			s.stats.stale.Add(1)

@@ -1,6 +1,6 @@
 // Command picket is a Nagios-compatible passive check agent and its central
 // server in one binary. `picket` alone lists the subcommands: the agent
-// (run, check, config, externals, spool), the built-in checks run as Nagios
+// (run, check, config, externals, spool, doctor), the built-in checks run as Nagios
 // plugins (plugin), send_nsca's drop-in (send), the
 // installer's and the service manager's helpers (setup, service), the
 // central side (server) and version.

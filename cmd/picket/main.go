@@ -62,6 +62,8 @@ func commands() []command {
 		{"setup", "write the first-contact config from an installer's settings", runSetup, text(setupUsage)},
 		{"service", "install, start, stop or uninstall picket as a system service", runService, text(serviceUsage)},
 		{"server", "run the central side: NSCA receiver, externals, registration, Nagios objects", runServer, text(serverUsage)},
+		{"doctor", "check config, plugins, targets, externals, registration and spool, with fixes", runDoctor,
+			func() string { return fmt.Sprintf(doctorUsage, config.DefaultPath()) }},
 		{"version", "print version, commit and Go version", runVersion, text("Usage: picket version\n\nPrints picket's version, commit, Go version and platform.\n")},
 	}
 }

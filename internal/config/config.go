@@ -218,6 +218,16 @@ func LoadAs(path, hostname string) (*Config, error) {
 }
 
 func parse(file string, data []byte, hostname string) (*Config, error) {
+	c, err := parsePartial(file, data, hostname)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// parsePartial is parse that keeps the config when it has problems (see
+// LoadPartial); the config is nil only when the file does not decode.
+func parsePartial(file string, data []byte, hostname string) (*Config, error) {
 	if err := complete(file, data); err != nil {
 		return nil, err
 	}
@@ -239,10 +249,7 @@ func parse(file string, data []byte, hostname string) (*Config, error) {
 	c.loadSecrets(probs)
 	c.Checks = checkspec.Resolve(probs, c.CheckList, c.Defaults, c.Macros, c.Hostname, c.HostAddress)
 	c.Origins = checkspec.Origins(file, data, c.CheckList, c.Hostname)
-	if err := probs.Err(); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return c, probs.Err()
 }
 
 // complete refuses a file that is empty or does not end with a line
