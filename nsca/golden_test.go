@@ -54,15 +54,27 @@ func goldenCases() []goldenCase {
 	var cases []goldenCase
 	for _, m := range []Method{None, XOR, DES, TripleDES, CAST128, XTEA, Blowfish, Twofish, Rijndael128,
 		CAST256, LOKI97, RC2, Rijndael192, Rijndael256, Serpent, GOST, SAFERPlus} {
-		cases = append(cases, goldenCase{Name: m.String(), Method: m, Password: shortPassword})
+		cases = append(cases, goldenCase{Name: goldenName(m), Method: m, Password: shortPassword})
 		if m != None {
-			cases = append(cases, goldenCase{Name: m.String() + "-longpw", Method: m, Password: longPassword})
+			cases = append(cases, goldenCase{Name: goldenName(m) + "-longpw", Method: m, Password: longPassword})
 		}
 	}
 	cases = append(cases, goldenCase{Name: "rc2-longerpw", Method: RC2, Password: longerPassword})
 	cases = append(cases, goldenCase{Name: "rijndael128-legacy", Method: Rijndael128, Password: shortPassword, Legacy: true})
 	cases = append(cases, goldenCase{Name: "xor-legacy", Method: XOR, Password: shortPassword, Legacy: true})
 	return cases
+}
+
+// goldenName names a method's captures: the names they were captured
+// under, which must not follow a change of the printed names.
+func goldenName(m Method) string {
+	switch m {
+	case Rijndael128:
+		return "rijndael128"
+	case Rijndael192, Rijndael256:
+		return strings.ReplaceAll(m.String(), "-", "")
+	}
+	return m.String()
 }
 
 func goldenIV(name string) []byte {

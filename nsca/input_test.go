@@ -3,6 +3,9 @@ package nsca
 import (
 	"errors"
 	"io"
+	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -121,5 +124,31 @@ func TestTruncateOutputKeepsRunes(t *testing.T) {
 	}
 	if got := TruncateOutput("abc", 5); got != "abc" {
 		t.Errorf("got %q", got)
+	}
+}
+
+// The README's table is what users copy names from: its first name of each
+// method is the one config check prints, and every name it lists parses.
+func TestReadmeMethodNames(t *testing.T) {
+	data, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("(?m)^\\| (\\d+) \\| (`[^|]+`) \\|")
+	rows := row.FindAllStringSubmatch(string(data), -1)
+	if len(rows) != len(methods) {
+		t.Fatalf("README lists %d methods, nsca has %d", len(rows), len(methods))
+	}
+	for _, r := range rows {
+		n, _ := strconv.Atoi(r[1])
+		names := strings.Split(strings.ReplaceAll(r[2], "`", ""), ", ")
+		if got := Method(n).String(); got != names[0] {
+			t.Errorf("method %d prints as %q, README's first name is %q", n, got, names[0])
+		}
+		for _, name := range names {
+			if m, err := ParseMethod(name); err != nil || m != Method(n) {
+				t.Errorf("README name %q: ParseMethod = %v, %v; want %d", name, m, err, n)
+			}
+		}
 	}
 }

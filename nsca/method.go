@@ -45,16 +45,18 @@ var methods = map[Method]methodInfo{
 	XOR:         {name: "xor"},
 	DES:         {name: "des"},
 	TripleDES:   {name: "3des", aliases: []string{"tripledes", "des3"}},
-	CAST128:     {name: "cast128", aliases: []string{"cast5"}},
-	CAST256:     {name: "cast256", aliases: []string{"cast6"}},
+	CAST128:     {name: "cast128", aliases: []string{"cast-128", "cast5"}},
+	CAST256:     {name: "cast256", aliases: []string{"cast-256", "cast6"}},
 	XTEA:        {name: "xtea"},
 	Blowfish:    {name: "blowfish"},
 	Twofish:     {name: "twofish"},
 	LOKI97:      {name: "loki97"},
 	RC2:         {name: "rc2"},
-	Rijndael128: {name: "rijndael128", aliases: []string{"aes256"}},
-	Rijndael192: {name: "rijndael192"},
-	Rijndael256: {name: "rijndael256"},
+	// Every example and installer says aes256, which is what method 14
+	// is: AES with the 256-bit key nsca's key rule gives it.
+	Rijndael128: {name: "aes256", aliases: []string{"rijndael-128"}},
+	Rijndael192: {name: "rijndael-192"},
+	Rijndael256: {name: "rijndael-256"},
 	Serpent:     {name: "serpent"},
 	GOST:        {name: "gost"},
 	SAFERPlus:   {name: "saferplus", aliases: []string{"safer+"}},
@@ -106,7 +108,7 @@ func ParseMethod(s string) (Method, error) {
 	}
 	key := normalizeName(t)
 	for m, info := range methods {
-		if key == info.name || slices.Contains(info.aliases, key) {
+		if key == normalizeName(info.name) || slices.ContainsFunc(info.aliases, func(a string) bool { return key == normalizeName(a) }) {
 			return m, nil
 		}
 	}

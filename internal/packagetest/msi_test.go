@@ -751,7 +751,7 @@ func TestMSISetupCommandIsPicketSetup(t *testing.T) {
 	out := run(t, dir, nil, linuxBin, "config", "check", cfg)
 	for _, want := range []string{
 		`address = "nagios1.example.com:5667"`, `address = "nagios2.example.com:5668"`,
-		`encryption = "rijndael128"` /* aes256 is its alias */, `url = "https://nagios1.example.com/picket/externals/"`,
+		`encryption = "aes256"`, `url = "https://nagios1.example.com/picket/externals/"`,
 		`token_file = "` + filepath.Join(dir, "picket", "register.token") + `"`,
 	} {
 		if !strings.Contains(out, want) {
