@@ -22,6 +22,8 @@ type FactOptions struct {
 	PluginDirs   []string
 	AgentVersion string
 	Services     []Service
+	// HostResultEvery is how often the agent reports its host; 0: never.
+	HostResultEvery time.Duration
 }
 
 // Limits of the plugin inventory: a plugin folder is not supposed to hold
@@ -52,6 +54,8 @@ func Facts(ctx context.Context, o FactOptions) Request {
 		AgentVersion: o.AgentVersion,
 		Metadata:     slices.Clone(o.Metadata),
 		Services:     slices.Clone(o.Services),
+
+		HostResultSeconds: int64(o.HostResultEvery.Seconds()),
 	}
 	req.FQDN = lookupFQDN(ctx, host)
 	req.Addresses, req.MACs = interfaceFacts()

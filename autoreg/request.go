@@ -19,6 +19,10 @@ type Request struct {
 	// checks, its health services): Nagios drops results for services it
 	// does not know, so the server has to define these too.
 	Services []Service `json:"services"`
+	// HostResultSeconds is how often the agent reports its own host UP
+	// (0: it does not), from which the server derives the host object's
+	// freshness, so that a silent agent turns its host DOWN.
+	HostResultSeconds int64 `json:"host_result_s,omitempty"`
 }
 
 // Plugin is one file of the agent's plugin folders.

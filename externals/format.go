@@ -21,10 +21,15 @@ const DefaultMaxSize = 1 << 20
 type File struct {
 	// HostAddress is $HOSTADDRESS$ of the host's checks; empty means the
 	// host name.
-	HostAddress string             `toml:"host_address"`
-	Defaults    checkspec.Defaults `toml:"defaults"`
-	Macros      checkspec.Macros   `toml:"macros"`
-	CheckList   []checkspec.Spec   `toml:"check"`
+	HostAddress string `toml:"host_address"`
+	// HostCheck is the Nagios check_command of the host's object, such as
+	// "check-host-alive" or "check_ping!100.0,20%!500.0,60%": Nagios then
+	// checks the host actively instead of waiting for the agent's host
+	// result. The server writes it into the object; the agent ignores it.
+	HostCheck string             `toml:"host_check"`
+	Defaults  checkspec.Defaults `toml:"defaults"`
+	Macros    checkspec.Macros   `toml:"macros"`
+	CheckList []checkspec.Spec   `toml:"check"`
 
 	// Checks are the enabled checks, resolved for the host Parse was
 	// given, each carrying the file's macros.
@@ -46,6 +51,9 @@ func Parse(file string, data []byte, host string) (*File, error) {
 	probs := tomlfile.NewProblems(file, data)
 	if strings.ContainsFunc(f.HostAddress, isControl) || strings.TrimSpace(f.HostAddress) != f.HostAddress {
 		probs.Add("host_address", fmt.Sprintf("%q: no control characters or surrounding spaces", f.HostAddress))
+	}
+	if strings.ContainsFunc(f.HostCheck, isControl) || strings.TrimSpace(f.HostCheck) != f.HostCheck || strings.HasPrefix(f.HostCheck, "!") {
+		probs.Add("host_check", fmt.Sprintf("%q: a Nagios check_command (command!arg!...), without control characters or surrounding spaces", f.HostCheck))
 	}
 	for _, name := range slices.Sorted(maps.Keys(f.Macros)) {
 		// check.MacroSet separates its entries with NUL; TOML can write

@@ -89,6 +89,8 @@ func TestParseErrors(t *testing.T) {
 		{"reserved macro", "[macros]\nHOSTNAME = \"x\"\n", []string{"f.toml:2: macros.HOSTNAME: cannot be set"}},
 		{"NUL in macro", "[macros]\nUSER2 = \"a\\u0000b\"\n", []string{"f.toml:2: macros.USER2: a macro value cannot hold a NUL"}},
 		{"control in host_address", "host_address = \"10.0.0.5\\n\"\n", []string{"f.toml:1: host_address:"}},
+		{"host_check with a line break", "\nhost_check = \"check_ping\\ndefine\"\n", []string{"f.toml:2: host_check:"}},
+		{"host_check without a command", "host_check = \"!100\"\n", []string{"f.toml:1: host_check:"}},
 		{"duplicate service", "[[check]]\nservice = \"a\"\ncommand = \"b\"\n[[check]]\nservice = \"a\"\ncommand = \"c\"\n", []string{"f.toml:5: check[1].service:", "also check[0]"}},
 		{"every problem at once", "[macros]\nUSER1 = \"x\"\n[[check]]\nservice = \"a;b\"\ncommand = \"c\"\n",
 			[]string{"f.toml:2: macros.USER1", "f.toml:4: check[0].service"}},

@@ -41,17 +41,17 @@ type methodInfo struct {
 }
 
 var methods = map[Method]methodInfo{
-	None:        {name: "none", aliases: []string{"plain"}},
-	XOR:         {name: "xor"},
-	DES:         {name: "des"},
-	TripleDES:   {name: "3des", aliases: []string{"tripledes", "des3"}},
-	CAST128:     {name: "cast128", aliases: []string{"cast-128", "cast5"}},
-	CAST256:     {name: "cast256", aliases: []string{"cast-256", "cast6"}},
-	XTEA:        {name: "xtea"},
-	Blowfish:    {name: "blowfish"},
-	Twofish:     {name: "twofish"},
-	LOKI97:      {name: "loki97"},
-	RC2:         {name: "rc2"},
+	None:      {name: "none", aliases: []string{"plain"}},
+	XOR:       {name: "xor"},
+	DES:       {name: "des"},
+	TripleDES: {name: "3des", aliases: []string{"tripledes", "des3"}},
+	CAST128:   {name: "cast128", aliases: []string{"cast-128", "cast5"}},
+	CAST256:   {name: "cast256", aliases: []string{"cast-256", "cast6"}},
+	XTEA:      {name: "xtea"},
+	Blowfish:  {name: "blowfish"},
+	Twofish:   {name: "twofish"},
+	LOKI97:    {name: "loki97"},
+	RC2:       {name: "rc2"},
 	// Every example and installer says aes256, which is what method 14
 	// is: AES with the 256-bit key nsca's key rule gives it.
 	Rijndael128: {name: "aes256", aliases: []string{"rijndael-128"}},

@@ -285,6 +285,9 @@ func (a *Agent) serve(ctx context.Context) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	r := reporter{prev: a.poller.Stats(), last: time.Now()}
+	// The host turns UP at once rather than a health interval after start
+	// (or after the registration, for a host the server does not know).
+	r.hostReported = a.reportHost(r.last)
 	for {
 		select {
 		case <-ctx.Done():
@@ -371,7 +374,7 @@ func (a *Agent) ttl(k check.Key) time.Duration {
 		}
 	}
 	cfg := a.cfg
-	if k.Host == cfg.Hostname && slices.Contains([]string{cfg.Health.PollerService, cfg.Health.SpoolerService, cfg.Health.ExternalsService}, k.Service) {
+	if k.Host == cfg.Hostname && slices.Contains([]string{cfg.Health.PollerService, cfg.Health.SpoolerService, cfg.Health.ExternalsService, ""}, k.Service) {
 		return schedule.Overdue(check.Check{Interval: cfg.Health.Interval.Duration}, time.Now(), ttlSlack)
 	}
 	return 0
@@ -418,6 +421,8 @@ type reporter struct {
 	prev    poller.Stats
 	last    time.Time
 	lastExt check.Result
+	// hostReported is whether the host result went out since start.
+	hostReported bool
 }
 
 // tick logs the figures and, with [health] on, reports on the agent's own
@@ -437,6 +442,7 @@ func (r *reporter) tick(a *Agent, now time.Time) {
 			r.lastExt = a.ext.m.report(now)
 			a.putOwn(r.lastExt)
 		}
+		r.hostReported = a.reportHost(now) || r.hostReported
 	}
 	if err := a.losses.save(now, hold); err != nil {
 		a.logger.Error("cannot save the ledger of lost results", "err", err)
@@ -459,6 +465,9 @@ func cursorsOf(targets []config.Target) map[string]bool {
 func (r *reporter) externalsChanged(a *Agent) {
 	if !a.cfg.Health.On() || a.ext == nil || a.ext.m.unknown() {
 		return
+	}
+	if !r.hostReported {
+		r.hostReported = a.reportHost(time.Now())
 	}
 	if rep := a.ext.m.report(time.Now()); rep.State != r.lastExt.State || rep.Output != r.lastExt.Output {
 		a.putOwn(rep)

@@ -130,6 +130,8 @@ func newExtManager(cfg *config.Config, version string, logger *slog.Logger) (*ex
 				PluginDirs:   cfg.PluginDirs,
 				AgentVersion: version,
 				Services:     ownServices(cfg),
+
+				HostResultEvery: hostResultEvery(cfg),
 			})
 		}
 	}
@@ -427,6 +429,15 @@ func ownServices(cfg *config.Config) []autoreg.Service {
 		}
 	}
 	return out
+}
+
+// hostResultEvery is how often the agent reports its host: with each
+// health report, if it reports it at all.
+func hostResultEvery(cfg *config.Config) time.Duration {
+	if !cfg.Health.HostResultOn() {
+		return 0
+	}
+	return cfg.Health.Interval.Duration
 }
 
 // extRun is a running extManager: started at the agent's start and after

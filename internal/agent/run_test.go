@@ -185,13 +185,15 @@ func TestRunKeepsResultsAcrossRestart(t *testing.T) {
 // A reload that changes the target sends the backlog to the new one.
 func TestRunReloadSwitchesTargets(t *testing.T) {
 	dir := t.TempDir()
-	cfg := writeConfig(t, dir, closedAddr(t), echoCheck)
+	// Without the host result, the echo check's is the first.
+	noHost := echoCheck + "\n[health]\nhost_result = false\n"
+	cfg := writeConfig(t, dir, closedAddr(t), noHost)
 	reload := make(chan struct{}, 1)
 	stop := runAgent(t, Options{ConfigPath: cfg, Reload: reload})
 	defer stop()
 	time.Sleep(1500 * time.Millisecond) // a result or two for the dead target
 	rcv := startReceiver(t, "127.0.0.1:0")
-	writeConfig(t, dir, rcv.addr, echoCheck)
+	writeConfig(t, dir, rcv.addr, noHost)
 	reload <- struct{}{}
 	got := rcv.wait(t, 1)
 	if got[0].Service != "echo" {
@@ -252,5 +254,38 @@ func TestTargetFingerprintSeesANewPassword(t *testing.T) {
 	}
 	if a.Targets[0].Fingerprint() == c.Targets[0].Fingerprint() {
 		t.Error("a new password does not count as a change")
+	}
+}
+
+// The agent reports its host UP at start and with each health report, with
+// its version and uptime, so Nagios' host freshness can tell a dead agent;
+// host_result = false stops it.
+func TestRunReportsItsHost(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		dir := t.TempDir()
+		rcv := startReceiver(t, "127.0.0.1:0")
+		rest := echoCheck
+		if !on {
+			rest += "\n[health]\nhost_result = false\n"
+		}
+		stop := runAgent(t, Options{ConfigPath: writeConfig(t, dir, rcv.addr, rest), Version: "1.2.3", StatsEvery: time.Second})
+		got := rcv.wait(t, 6) // the host's first, a second health report, echo's
+		stop()
+		hosts := 0
+		for _, p := range got {
+			if p.Service != "" {
+				continue
+			}
+			hosts++
+			if p.Host != "web01" || p.ReturnCode != 0 || !strings.HasPrefix(p.Output, "PICKET OK - agent 1.2.3 on ") || !strings.Contains(p.Output, "| agent_uptime=") {
+				t.Errorf("host result %+v", p)
+			}
+		}
+		if on && hosts < 2 {
+			t.Errorf("%d host results among %d results, want one at start and one per health report", hosts, len(got))
+		}
+		if !on && hosts > 0 {
+			t.Errorf("host_result = false, yet %d host results", hosts)
+		}
 	}
 }

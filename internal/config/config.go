@@ -101,6 +101,10 @@ type Health struct {
 	// ClockSkewWarning is how far a target's clock may be from this
 	// host's before the spooler's service warns.
 	ClockSkewWarning tomlfile.Duration `toml:"clock_skew_warning"`
+	// HostResult makes the agent report its host UP, with its version and
+	// uptime, with each health report: the host object's freshness then
+	// turns a dead or unreachable agent's host DOWN in Nagios. Default on.
+	HostResult *bool `toml:"host_result"`
 }
 
 // Defaults of [health].
@@ -111,6 +115,10 @@ const (
 
 // On reports whether self-reporting is enabled (the default).
 func (h Health) On() bool { return h.Enabled == nil || *h.Enabled }
+
+// HostResultOn reports whether the agent reports its host's state: with
+// health reports on, unless host_result = false.
+func (h Health) HostResultOn() bool { return h.On() && (h.HostResult == nil || *h.HostResult) }
 
 // Target is one server results go to: an NSCA receiver (kind "nsca", the
 // default: the nsca daemon or picket server) or Icinga 2's API (kind

@@ -47,6 +47,7 @@ func (c *Config) Effective(showMacros bool) ([]byte, error) {
 			BacklogCritical:  c.Health.BacklogCritical,
 			LossAlert:        c.Health.LossAlert,
 			ClockSkewWarning: c.Health.ClockSkewWarning,
+			HostResult:       c.Health.HostResultOn(),
 		},
 	}
 	e.Externals.URL = maskURL(e.Externals.URL)
@@ -134,6 +135,7 @@ type effHealth struct {
 	BacklogCritical  tomlfile.Duration `toml:"backlog_critical"`
 	LossAlert        tomlfile.Duration `toml:"loss_alert"`
 	ClockSkewWarning tomlfile.Duration `toml:"clock_skew_warning"`
+	HostResult       bool              `toml:"host_result"`
 }
 
 type effTarget struct {

@@ -140,6 +140,8 @@ func TestRegisterIntoNagios(t *testing.T) {
 execute_service_checks=1
 check_service_freshness=1
 service_freshness_check_interval=1
+check_host_freshness=1
+host_freshness_check_interval=1
 additional_freshness_latency=1
 `, objects))
 
@@ -224,6 +226,11 @@ interval = "10s"
 	for _, svc := range []string{"load", "root_disk", "registered", "failing", "steady", "picket_poller", "picket_spooler", "picket_externals"} {
 		st.wait(t, 60*time.Second, host, svc, func(f map[string]string) bool { return f["has_been_checked"] == "1" && f["check_type"] == "1" })
 	}
+	// The host is UP by the agent's own report, passive, with its version.
+	hs := st.wait(t, 30*time.Second, host, "", func(f map[string]string) bool { return f["has_been_checked"] == "1" })
+	if hs["current_state"] != "0" || hs["check_type"] != "1" || !strings.HasPrefix(hs["plugin_output"], "PICKET OK - agent ") {
+		t.Errorf("host status: state %s, check_type %s, output %q", hs["current_state"], hs["check_type"], hs["plugin_output"])
+	}
 	reg := st.wait(t, 5*time.Second, host, "registered", nil)
 	if reg["plugin_output"] != "OK: registered as e2e-agent on linux" {
 		t.Errorf("registered: plugin_output %q", reg["plugin_output"])
@@ -254,8 +261,8 @@ interval = "10s"
 	if d := 3*threshold - time.Since(started); d > 0 {
 		time.Sleep(d)
 	}
-	for _, svc := range []string{"load", "registered", "failing", "steady", "picket_poller"} {
-		if f := st.wait(t, 5*time.Second, host, svc, nil); strings.Contains(f["plugin_output"], "STALE") {
+	for _, svc := range []string{"", "load", "registered", "failing", "steady", "picket_poller"} {
+		if f := st.wait(t, 5*time.Second, host, svc, nil); strings.Contains(f["plugin_output"], "STALE") || f["current_state"] == "1" {
 			t.Errorf("%s went stale while the agent ran: %q", svc, f["plugin_output"])
 		}
 	}
@@ -287,6 +294,13 @@ interval = "10s"
 			t.Errorf("%s: stale after %v, threshold %v", svc, took.Round(time.Second), threshold)
 		}
 	}
+	// And the host turns DOWN, saying why: one alert for a dead agent.
+	// Its threshold is the health interval's (2*10s + 3s slack).
+	hostThreshold := 2*10*time.Second + 3*time.Second
+	hs = st.wait(t, hostThreshold+20*time.Second, host, "", func(f map[string]string) bool { return f["current_state"] == "1" })
+	if !strings.Contains(hs["plugin_output"], "no report from the picket agent") {
+		t.Errorf("host DOWN without saying why: %q", hs["plugin_output"])
+	}
 	if t.Failed() {
 		t.Logf("picket server log:\n%s\nagent log:\n%s", server.Log.String(), agent.Log.String())
 	}
@@ -295,22 +309,30 @@ interval = "10s"
 // nagiosStatus reads Nagios' status.dat.
 type nagiosStatus struct{ path string }
 
-var statusBlock = regexp.MustCompile(`(?s)servicestatus \{\n(.*?)\n\s*\}`)
+var (
+	statusBlock     = regexp.MustCompile(`(?s)servicestatus \{\n(.*?)\n\s*\}`)
+	hostStatusBlock = regexp.MustCompile(`(?s)hoststatus \{\n(.*?)\n\s*\}`)
+)
 
-// wait polls until host/service has a block for which ok (nil: any) holds.
+// wait polls until host/service has a block for which ok (nil: any) holds;
+// service "" is the host's own status.
 func (s *nagiosStatus) wait(tb testing.TB, timeout time.Duration, host, service string, ok func(map[string]string) bool) map[string]string {
 	tb.Helper()
 	deadline := time.Now().Add(timeout)
 	var last map[string]string
 	for {
 		data, _ := os.ReadFile(s.path)
-		for _, m := range statusBlock.FindAllStringSubmatch(string(data), -1) {
+		blocks := statusBlock
+		if service == "" {
+			blocks = hostStatusBlock
+		}
+		for _, m := range blocks.FindAllStringSubmatch(string(data), -1) {
 			f := map[string]string{}
 			for _, l := range strings.Split(m[1], "\n") {
 				k, v, _ := strings.Cut(strings.TrimSpace(l), "=")
 				f[k] = v
 			}
-			if f["host_name"] != host || f["service_description"] != service {
+			if f["host_name"] != host || (service != "" && f["service_description"] != service) {
 				continue
 			}
 			last = f

@@ -352,8 +352,11 @@ func (c *central) syncObjects(ctx context.Context) {
 		}
 	}()
 	hosts, shas, err := c.builder.build(time.Now())
+	if errors.Is(err, errInvalidExternals) {
+		return // logged by build, once for each version of the file
+	}
 	if err != nil {
-		c.logger.Error("Nagios objects not updated: an externals file is invalid", "err", err)
+		c.logger.Error("Nagios objects not updated", "err", err)
 		return
 	}
 	if c.icinga != nil {

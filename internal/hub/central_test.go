@@ -75,7 +75,9 @@ command = "check_nothing"
 enabled = false
 `
 
-const db01Externals = `[[check]]
+const db01Externals = `host_check = "check-host-alive"
+
+[[check]]
 service = "mysql"
 command = "check_mysql"
 `
@@ -110,7 +112,8 @@ func TestObjectBuilderBuild(t *testing.T) {
 
 	reg := openRegistry(t,
 		autoreg.Entry{Host: "web01", Facts: autoreg.Request{
-			Addresses: []string{"192.0.2.9"}, // host_address wins
+			Addresses:         []string{"192.0.2.9"}, // host_address wins
+			HostResultSeconds: 300,
 			Services: []autoreg.Service{
 				{Service: "picket_poller"}, // no interval: [nagios] health_interval
 				{Service: "disk", IntervalSeconds: 30},
@@ -119,7 +122,9 @@ func TestObjectBuilderBuild(t *testing.T) {
 				{Host: "router1", Service: "snmp", IntervalSeconds: 300, TimeoutSeconds: 30},
 			},
 		}},
-		autoreg.Entry{Host: "db01", Facts: autoreg.Request{Addresses: []string{"192.0.2.5", "fe80::1"}}},
+		// Its profile checks the host actively: the agent's host
+		// results are taken, but no freshness.
+		autoreg.Entry{Host: "db01", Facts: autoreg.Request{Addresses: []string{"192.0.2.5", "fe80::1"}, HostResultSeconds: 60}},
 		// Registered, but its externals file is gone: still a host.
 		autoreg.Entry{Host: "app01", Facts: autoreg.Request{
 			Services: []autoreg.Service{{Service: "picket_externals", IntervalSeconds: 120}},
@@ -133,7 +138,7 @@ func TestObjectBuilderBuild(t *testing.T) {
 	// Thresholds are 2*gap + timeout + freshness_slack (1m).
 	want := []nagios.HostObject{
 		{Name: "app01", Services: []nagios.ServiceObject{svc("picket_externals", 2*2*time.Minute+time.Minute)}},
-		{Name: "db01", Address: "192.0.2.5", Services: []nagios.ServiceObject{
+		{Name: "db01", Address: "192.0.2.5", CheckCommand: "check-host-alive", Freshness: 2*time.Minute + time.Minute, Services: []nagios.ServiceObject{
 			svc("mysql", 2*checkspec.DefaultInterval+checkspec.DefaultTimeout+time.Minute),
 		}},
 		// A check reporting for another host makes it a host, named as
@@ -142,7 +147,8 @@ func TestObjectBuilderBuild(t *testing.T) {
 			svc("ping", 2*2*time.Minute+checkspec.DefaultTimeout+time.Minute), // the externals' definition
 			svc("snmp", 2*5*time.Minute+30*time.Second+time.Minute),
 		}},
-		{Name: "web01", Address: "10.0.0.1", Services: []nagios.ServiceObject{
+		// Its agent reports the host every 5m: DOWN when it stops.
+		{Name: "web01", Address: "10.0.0.1", Freshness: 2*5*time.Minute + time.Minute, Services: []nagios.ServiceObject{
 			svc("backup", 2*24*time.Hour+2*time.Minute+time.Minute),
 			svc("disk", 2*time.Minute+10*time.Second+time.Minute), // not the agent's 30s
 			svc("local_cron", 2*time.Hour+5*time.Second+time.Minute),
@@ -188,7 +194,7 @@ func TestObjectBuilderSymlinkAlias(t *testing.T) {
 		t.Fatal(err)
 	}
 	mysql := []nagios.ServiceObject{svc("mysql", 2*checkspec.DefaultInterval+checkspec.DefaultTimeout+time.Minute)}
-	want := []nagios.HostObject{{Name: "db01", Services: mysql}, {Name: "db02", Services: mysql}}
+	want := []nagios.HostObject{{Name: "db01", CheckCommand: "check-host-alive", Services: mysql}, {Name: "db02", CheckCommand: "check-host-alive", Services: mysql}}
 	if !reflect.DeepEqual(hosts, want) {
 		t.Errorf("hosts:\n got %+v\nwant %+v", hosts, want)
 	}
@@ -221,9 +227,29 @@ func TestObjectBuilderInvalidFiles(t *testing.T) {
 	if shas["db01"] != fileSHA(t, db) {
 		t.Errorf("sha of db01 = %q, want the invalid file's", shas["db01"])
 	}
-	if !strings.Contains(logs.String(), "invalid externals file") || !strings.Contains(logs.String(), "db01.toml") {
-		t.Errorf("log lacks the invalid file:\n%s", logs.String())
+	if !strings.Contains(logs.String(), "invalid externals file") || !strings.Contains(logs.String(), "db01.toml:1: check[0].command") {
+		t.Errorf("log lacks the invalid file with its line and field:\n%s", logs.String())
 	}
+	// Once per version of the file, not at every scan; again when it
+	// changes; its repair is logged.
+	b.build(time.Now())
+	if n := strings.Count(logs.String(), "invalid externals file"); n != 1 {
+		t.Errorf("the same invalid file logged %d times:\n%s", n, logs.String())
+	}
+	writeFile(t, dir, "db01.toml", invalidExternals+"# another try\n", 0o644)
+	b.build(time.Now())
+	if n := strings.Count(logs.String(), "invalid externals file"); n != 2 {
+		t.Errorf("a changed invalid file logged %d times in all, want 2:\n%s", n, logs.String())
+	}
+	writeFile(t, dir, "db01.toml", db01Externals, 0o644)
+	if _, _, err := b.build(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "externals file valid again") {
+		t.Errorf("the repair is not logged:\n%s", logs.String())
+	}
+	writeFile(t, dir, "db01.toml", invalidExternals, 0o644)
+	b.build(time.Now())
 
 	// An invalid file never seen valid: nothing to keep, so no objects.
 	writeFile(t, dir, "new01.toml", invalidExternals, 0o644)

@@ -29,14 +29,24 @@ type objectBuilder struct {
 
 	// good is each host's last valid externals, so that an administrator's
 	// typo does not take a host out of Nagios.
-	good map[string][]check.Check
+	good map[string]*externals.File
+	// invalid is the SHA-256 of each host's invalid externals file as
+	// last logged, so a file is reported once per version, not at every
+	// scan, and its repair is reported too.
+	invalid map[string]string
 }
+
+// errInvalidExternals is build's error when a host's externals file is
+// invalid and no valid version of it is known: the objects are not
+// synced. build has logged it.
+var errInvalidExternals = errors.New("an externals file without a valid version is invalid")
 
 // build returns every host's objects, and the SHA-256 of each externals
 // file they were made from.
 func (b *objectBuilder) build(now time.Time) ([]nagios.HostObject, map[string]string, error) {
 	if b.good == nil {
-		b.good = map[string][]check.Check{}
+		b.good = map[string]*externals.File{}
+		b.invalid = map[string]string{}
 	}
 	ents, err := os.ReadDir(b.dir)
 	if err != nil && !isNotExist(err) {
@@ -61,21 +71,22 @@ func (b *objectBuilder) build(now time.Time) ([]nagios.HostObject, map[string]st
 		}
 		present[host] = true
 		path := filepath.Join(b.dir, e.Name())
-		checks, sum, err := b.parse(path, host)
+		f, sum, err := b.parse(path, host)
 		shas[host] = sum
 		if err != nil {
 			prev, had := b.good[host]
+			b.reportInvalid(host, sum, had, err)
 			if !had {
 				bad = append(bad, err)
 				continue
 			}
-			b.logger.Error("invalid externals file: the host's Nagios objects stay as they were", "err", err)
-			checks = prev
+			f = prev
 		} else {
-			b.good[host] = checks
+			b.reportValid(host, path)
+			b.good[host] = f
 		}
-		get(host)
-		for _, c := range checks {
+		get(host).check = f.HostCheck
+		for _, c := range f.Checks {
 			h := get(c.Host)
 			if c.Host == host && c.HostAddress != "" && c.HostAddress != host {
 				h.address = c.HostAddress
@@ -88,15 +99,23 @@ func (b *objectBuilder) build(now time.Time) ([]nagios.HostObject, map[string]st
 			delete(b.good, host)
 		}
 	}
+	for host := range b.invalid {
+		if !present[host] {
+			delete(b.invalid, host)
+		}
+	}
 	if len(bad) > 0 {
 		// Without a valid version there is nothing to keep: leave every
 		// object file alone rather than remove this host's.
-		return nil, nil, errors.Join(bad...)
+		return nil, nil, fmt.Errorf("%w: %w", errInvalidExternals, errors.Join(bad...))
 	}
 	for _, e := range b.registry.List() {
 		h := get(e.Host)
 		if h.address == "" && len(e.Facts.Addresses) > 0 {
 			h.address = e.Facts.Addresses[0]
+		}
+		if every := e.Facts.HostResultSeconds; every > 0 {
+			h.freshness = b.threshold(check.Check{Interval: time.Duration(every) * time.Second}, now)
 		}
 		for _, s := range e.Facts.Services {
 			target := h
@@ -125,6 +144,29 @@ func (b *objectBuilder) build(now time.Time) ([]nagios.HostObject, map[string]st
 	return out, shas, nil
 }
 
+// reportInvalid logs an invalid externals file (its error names file, line
+// and field) once for each version of it.
+func (b *objectBuilder) reportInvalid(host, sum string, hadValid bool, err error) {
+	if b.invalid[host] == sum {
+		return
+	}
+	b.invalid[host] = sum
+	if hadValid {
+		b.logger.Error("invalid externals file: the host keeps its last valid externals and Nagios objects until it is fixed", "host", host, "err", err)
+		return
+	}
+	b.logger.Error("invalid externals file, and no valid version of it is known: no host's Nagios objects change until it is fixed", "host", host, "err", err)
+}
+
+// reportValid logs the repair of a file reported invalid.
+func (b *objectBuilder) reportValid(host, path string) {
+	if _, was := b.invalid[host]; !was {
+		return
+	}
+	delete(b.invalid, host)
+	b.logger.Info("externals file valid again: its checks are in use", "host", host, "file", path)
+}
+
 // isFile reports whether e is what the externals handler serves: a
 // regular file, or a symlink to one inside the folder (an alias of a
 // host, whose agent needs its objects too).
@@ -144,7 +186,7 @@ func (b *objectBuilder) isFile(e fs.DirEntry) bool {
 	return err == nil && st.Mode().IsRegular()
 }
 
-func (b *objectBuilder) parse(path, host string) ([]check.Check, string, error) {
+func (b *objectBuilder) parse(path, host string) (*externals.File, string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, "", err
@@ -153,7 +195,7 @@ func (b *objectBuilder) parse(path, host string) ([]check.Check, string, error) 
 	if err != nil {
 		return nil, sha256Hex(data), err
 	}
-	return f.Checks, sha256Hex(data), nil
+	return f, sha256Hex(data), nil
 }
 
 // threshold is how long Nagios waits for a service's next result before it
@@ -164,11 +206,15 @@ func (b *objectBuilder) threshold(c check.Check, now time.Time) time.Duration {
 
 type hostBuild struct {
 	name, address string
-	services      map[string]time.Duration
+	// check is the externals' host_check; freshness comes from how often
+	// the host's agent said it reports the host.
+	check     string
+	freshness time.Duration
+	services  map[string]time.Duration
 }
 
 func (h *hostBuild) object() nagios.HostObject {
-	o := nagios.HostObject{Name: h.name, Address: h.address}
+	o := nagios.HostObject{Name: h.name, Address: h.address, CheckCommand: h.check, Freshness: h.freshness}
 	names := make([]string, 0, len(h.services))
 	for n := range h.services {
 		names = append(names, n)

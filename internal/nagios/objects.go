@@ -39,10 +39,19 @@ const hostCheckText = "host is monitored through its services by the picket agen
 
 // HostObject is one registered host and the services its agent reports.
 type HostObject struct {
-	Name     string
-	Address  string // empty: the name, which Nagios' host_name lookups resolve
-	Alias    string // empty: the name
-	Services []ServiceObject
+	Name    string
+	Address string // empty: the name, which Nagios' host_name lookups resolve
+	Alias   string // empty: the name
+	// Freshness, when positive, is how long Nagios waits for the agent's
+	// host result before it turns the host DOWN (a dead or unreachable
+	// agent: one alert instead of one per stale service). Zero: the host
+	// gets no results of its own and is never made stale.
+	Freshness time.Duration
+	// CheckCommand, when set, makes Nagios check the host actively with
+	// it (a check_command: "check-host-alive", "check_ping!100,20%!500,60%");
+	// Freshness is then ignored.
+	CheckCommand string
+	Services     []ServiceObject
 }
 
 // ServiceObject is one passive service of a host.
@@ -114,9 +123,11 @@ func (o ObjectOptions) resolve() (ObjectOptions, error) {
 // service name so that the same host renders the same bytes whatever order
 // the caller lists its services in. The output starts with Header.
 //
-// The host only receives passive results and is never checked actively; its
-// services are passive-only with freshness checking, so a dead agent shows as
-// stale services, each saying how long no result came.
+// The host is checked as HostObject says: actively with its CheckCommand;
+// passively with a freshness threshold that turns it DOWN when its agent's
+// host results stop; or not at all. Its services are passive-only with
+// freshness checking, so a dead agent also shows as stale services, each
+// saying how long no result came.
 //
 // Values are escaped for the object file (';' starts a comment, a trailing
 // '\' continues the line). What cannot be escaped is refused with an error
@@ -168,6 +179,18 @@ func renderHost(h HostObject, o ObjectOptions) ([]byte, error) {
 		}
 		thresholds[i] = secs
 	}
+	var hostSecs int64
+	switch {
+	case h.CheckCommand != "":
+		if err := checkText(h.CheckCommand); err != nil || strings.HasPrefix(h.CheckCommand, "!") {
+			errs = append(errs, fmt.Errorf("host %q: check command %q: %w", h.Name, h.CheckCommand, ErrBadValue))
+		}
+	case h.Freshness != 0:
+		var err error
+		if hostSecs, err = thresholdSeconds(h.Freshness); err != nil {
+			errs = append(errs, fmt.Errorf("host %q: %w", h.Name, err))
+		}
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -179,21 +202,7 @@ func renderHost(h HostObject, o ObjectOptions) ([]byte, error) {
 	b = directive(b, "host_name", h.Name)
 	b = directive(b, "alias", alias)
 	b = directive(b, "address", address)
-	b = directive(b, "active_checks_enabled", "0")
-	b = directive(b, "passive_checks_enabled", "1")
-	// A template may enable freshness for hosts; the host's own results
-	// going stale means nothing here, as agents report through services.
-	b = directive(b, "check_freshness", "0")
-	// Nagios 4.4 accepts a host without check_command (and then assumes UP
-	// for a forced check), but the host template may well carry one, such
-	// as check-host-alive pinging an address that an agent-initiated setup
-	// cannot reach. Overriding it with the stale command in state 0 makes a
-	// forced check, or active checks enabled by hand, say why the host has
-	// no check of its own instead of turning it DOWN.
-	b = directive(b, "check_command", o.StaleCommand+"!0!"+hostCheckText)
-	// Required by Nagios, and missing from Debian's stock generic-host;
-	// passive host results are hard anyway.
-	b = directive(b, "max_check_attempts", "1")
+	b = hostChecks(b, h, o, hostSecs)
 	b = append(b, "}\n"...)
 	for i, s := range services {
 		b = append(b, "define service {\n"...)
@@ -211,6 +220,49 @@ func renderHost(h HostObject, o ObjectOptions) ([]byte, error) {
 		b = append(b, "}\n"...)
 	}
 	return b, nil
+}
+
+// hostChecks writes how the host is checked: actively with its own
+// command; passively with freshness, from the agent's host results; or
+// not at all, its services telling its story.
+func hostChecks(b []byte, h HostObject, o ObjectOptions, secs int64) []byte {
+	switch {
+	case h.CheckCommand != "":
+		b = directive(b, "active_checks_enabled", "1")
+		b = directive(b, "passive_checks_enabled", "1")
+		b = directive(b, "check_freshness", "0")
+		b = directive(b, "check_command", h.CheckCommand)
+		// Debian's generic-host sets none of these, and Nagios' host
+		// defaults would check once and never again.
+		b = directive(b, "check_interval", "5")
+		b = directive(b, "retry_interval", "1")
+		return directive(b, "max_check_attempts", "3")
+	case secs > 0:
+		b = directive(b, "active_checks_enabled", "0")
+		b = directive(b, "passive_checks_enabled", "1")
+		// Needs check_host_freshness=1 in nagios.cfg (Nagios' default is 0).
+		b = directive(b, "check_freshness", "1")
+		b = directive(b, "freshness_threshold", strconv.FormatInt(secs, 10))
+		// DOWN, whatever stale_state says for services: an agent that
+		// stopped reporting is a host nobody watches any more.
+		b = directive(b, "check_command", o.StaleCommand+"!2!DOWN: no report from the picket agent for more than "+formatSeconds(secs))
+		return directive(b, "max_check_attempts", "1")
+	}
+	b = directive(b, "active_checks_enabled", "0")
+	b = directive(b, "passive_checks_enabled", "1")
+	// A template may enable freshness for hosts; this host gets no
+	// results of its own, so it must not go stale.
+	b = directive(b, "check_freshness", "0")
+	// Nagios 4.4 accepts a host without check_command (and then assumes UP
+	// for a forced check), but the host template may well carry one, such
+	// as check-host-alive pinging an address that an agent-initiated setup
+	// cannot reach. Overriding it with the stale command in state 0 makes a
+	// forced check, or active checks enabled by hand, say why the host has
+	// no check of its own instead of turning it DOWN.
+	b = directive(b, "check_command", o.StaleCommand+"!0!"+hostCheckText)
+	// Required by Nagios, and missing from Debian's stock generic-host;
+	// passive host results are hard anyway.
+	return directive(b, "max_check_attempts", "1")
 }
 
 // RenderCommands renders the definition of the stale command, the content of

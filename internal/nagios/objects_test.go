@@ -455,3 +455,53 @@ func uncomment(line string) string {
 	}
 	return b.String() + line
 }
+
+func TestRenderHostChecks(t *testing.T) {
+	tests := []struct {
+		name string
+		h    HostObject
+		want []string
+		not  []string
+	}{
+		{"fresh from its agent", HostObject{Name: "web01", Freshness: 11*time.Minute + time.Millisecond}, []string{
+			"check_freshness         1\n", "freshness_threshold     661\n",
+			"check_command           picket_stale!2!DOWN: no report from the picket agent for more than 11m1s\n",
+			"active_checks_enabled   0\n",
+		}, []string{"check_interval"}},
+		{"active check from the profile", HostObject{Name: "web01", Freshness: time.Minute, CheckCommand: "check_ping!100.0,20%!500.0,60%"}, []string{
+			"active_checks_enabled   1\n", "check_command           check_ping!100.0,20%!500.0,60%\n",
+			"check_freshness         0\n", "check_interval          5\n", "max_check_attempts      3\n",
+		}, []string{"freshness_threshold"}},
+		{"no host results", HostObject{Name: "router1"}, []string{
+			"check_freshness         0\n", "host is monitored through its services",
+		}, []string{"freshness_threshold"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := RenderHost(tt.h, ObjectOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			host, _, _ := strings.Cut(string(got), "define service")
+			for _, w := range tt.want {
+				if !strings.Contains(host, w) {
+					t.Errorf("host object lacks %q:\n%s", w, host)
+				}
+			}
+			for _, n := range tt.not {
+				if strings.Contains(host, n) {
+					t.Errorf("host object has %q:\n%s", n, host)
+				}
+			}
+		})
+	}
+	for _, bad := range []HostObject{
+		{Name: "web01", CheckCommand: "check_ping\ndefine"},
+		{Name: "web01", CheckCommand: "!x"},
+		{Name: "web01", Freshness: -time.Second},
+	} {
+		if _, err := RenderHost(bad, ObjectOptions{}); !errors.Is(err, ErrBadValue) {
+			t.Errorf("%+v: err %v, want ErrBadValue", bad, err)
+		}
+	}
+}
