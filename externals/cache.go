@@ -89,7 +89,7 @@ func (p *Puller) load(host string) (*Snapshot, error) {
 			// must not read as "no externals yet".
 			return nil, fmt.Errorf("last known good externals of %s: a signature is required and %s cannot be read: %v", host, sigPath, err)
 		}
-		if err := signing.Verify(p.pub, host, data, sig); err != nil {
+		if err := signing.VerifyV1(p.pub, host, data, sig); err != nil {
 			return nil, fmt.Errorf("last known good externals of %s: %s: %w", host, tomlPath, err)
 		}
 	}

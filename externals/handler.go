@@ -98,7 +98,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var sig []byte
 	switch {
 	case h.Key != nil:
-		sig = signing.Sign(h.Key, host, data)
+		sig = signing.SignV1(h.Key, host, data)
 		if err := ensureSig(root, host, sig); err != nil {
 			log.Warn("externals: cannot rewrite the stale signature file", "file", filepath.Join(h.Dir, cacheSig(host)), "err", err)
 		}
@@ -275,7 +275,7 @@ func WriteFile(dir, host string, data []byte, key ed25519.PrivateKey) error {
 	}
 	files = append(files, st)
 	if key != nil {
-		st, err := stage(dir, cacheSig(host), signing.Sign(key, host, data), 0o644)
+		st, err := stage(dir, cacheSig(host), signing.SignV1(key, host, data), 0o644)
 		if err != nil {
 			discard(files)
 			return fmt.Errorf("write externals of %s: %w", host, err)

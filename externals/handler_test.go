@@ -185,7 +185,7 @@ func TestHandlerSigns(t *testing.T) {
 	// is written.
 	rec := do(h, "GET", "/externals/web01.toml", nil)
 	sig := rec.Header().Get(SignatureHeader)
-	if rec.Code != 200 || signing.Verify(pub, "web01", rec.Body.Bytes(), []byte(sig)) != nil {
+	if rec.Code != 200 || signing.VerifyV1(pub, "web01", rec.Body.Bytes(), []byte(sig)) != nil {
 		t.Fatalf("%d, signature %q", rec.Code, sig)
 	}
 	onDisk, err := os.ReadFile(sigPath)
@@ -200,7 +200,7 @@ func TestHandlerSigns(t *testing.T) {
 
 	// The .sig path serves the signature of the current content.
 	rec = do(h, "GET", "/externals/web01.toml.sig", nil)
-	if rec.Code != 200 || signing.Verify(pub, "web01", []byte(goodTOML), rec.Body.Bytes()) != nil {
+	if rec.Code != 200 || signing.VerifyV1(pub, "web01", []byte(goodTOML), rec.Body.Bytes()) != nil {
 		t.Errorf(".sig: %d %q", rec.Code, rec.Body)
 	}
 
@@ -209,21 +209,21 @@ func TestHandlerSigns(t *testing.T) {
 	edited := goodTOML + "# edited\n"
 	os.WriteFile(filepath.Join(dir, "web01.toml"), []byte(edited), 0o644)
 	rec = do(h, "GET", "/externals/web01.toml.sig", nil)
-	if signing.Verify(pub, "web01", []byte(edited), rec.Body.Bytes()) != nil {
+	if signing.VerifyV1(pub, "web01", []byte(edited), rec.Body.Bytes()) != nil {
 		t.Errorf(".sig after edit: %q", rec.Body)
 	}
-	if onDisk, _ := os.ReadFile(sigPath); signing.Verify(pub, "web01", []byte(edited), onDisk) != nil {
+	if onDisk, _ := os.ReadFile(sigPath); signing.VerifyV1(pub, "web01", []byte(edited), onDisk) != nil {
 		t.Errorf("stale signature file not rewritten: %q", onDisk)
 	}
 
 	// A .sig made by another key is replaced too.
 	_, other := newKey(t)
-	os.WriteFile(sigPath, signing.Sign(other, "web01", []byte(edited)), 0o644)
+	os.WriteFile(sigPath, signing.SignV1(other, "web01", []byte(edited)), 0o644)
 	rec = do(h, "GET", "/externals/web01.toml", nil)
-	if signing.Verify(pub, "web01", rec.Body.Bytes(), []byte(rec.Header().Get(SignatureHeader))) != nil {
+	if signing.VerifyV1(pub, "web01", rec.Body.Bytes(), []byte(rec.Header().Get(SignatureHeader))) != nil {
 		t.Error("header after a foreign .sig")
 	}
-	if onDisk, _ := os.ReadFile(sigPath); signing.Verify(pub, "web01", []byte(edited), onDisk) != nil {
+	if onDisk, _ := os.ReadFile(sigPath); signing.VerifyV1(pub, "web01", []byte(edited), onDisk) != nil {
 		t.Errorf("foreign signature file not rewritten: %q", onDisk)
 	}
 	entries, _ := os.ReadDir(dir)
@@ -248,11 +248,11 @@ func TestHandlerSigns(t *testing.T) {
 func TestHandlerServesAdminSignature(t *testing.T) {
 	dir := handlerDir(t)
 	pub, key := newKey(t)
-	sig := signing.Sign(key, "web01", []byte(goodTOML))
+	sig := signing.SignV1(key, "web01", []byte(goodTOML))
 	os.WriteFile(filepath.Join(dir, "web01.toml.sig"), sig, 0o644)
 	h := &Handler{Dir: dir}
 	rec := do(h, "GET", "/externals/web01.toml", nil)
-	if got := rec.Header().Get(SignatureHeader); signing.Verify(pub, "web01", rec.Body.Bytes(), []byte(got)) != nil {
+	if got := rec.Header().Get(SignatureHeader); signing.VerifyV1(pub, "web01", rec.Body.Bytes(), []byte(got)) != nil {
 		t.Errorf("header %q", got)
 	}
 	rec = do(h, "GET", "/externals/web01.toml.sig", nil)
@@ -276,7 +276,7 @@ func TestWriteFile(t *testing.T) {
 	}
 	got, _ := os.ReadFile(filepath.Join(dir, "web01.toml"))
 	sig, _ := os.ReadFile(filepath.Join(dir, "web01.toml.sig"))
-	if !bytes.Equal(got, data) || signing.Verify(pub, "web01", got, sig) != nil {
+	if !bytes.Equal(got, data) || signing.VerifyV1(pub, "web01", got, sig) != nil {
 		t.Errorf("content %q, signature %q", got, sig)
 	}
 	if runtime.GOOS != "windows" {

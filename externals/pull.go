@@ -466,7 +466,7 @@ func (p *Puller) fetch(ctx context.Context, host string) Outcome {
 		if sig == nil {
 			return o
 		}
-		if err := signing.Verify(p.pub, host, data, sig); err != nil {
+		if err := signing.VerifyV1(p.pub, host, data, sig); err != nil {
 			return Outcome{Status: Rejected, Err: fmt.Errorf("%s: %w", shown, err)}
 		}
 	}

@@ -257,7 +257,7 @@ func TestFetchFailuresKeepCache(t *testing.T) {
 	pub, key := newKey(t)
 	_, otherKey := newKey(t)
 	good := []byte(goodTOML)
-	srv := newFakeServer(t, serveFile(good, signing.Sign(key, "web01", good)))
+	srv := newFakeServer(t, serveFile(good, signing.SignV1(key, "web01", good)))
 	dir := t.TempDir()
 	p := newTestPuller(t, srv, Options{PublicKey: pub, CacheDir: dir})
 	if o := p.Fetch(context.Background(), "web01"); o.Status != Updated || !o.Snapshot.Meta.Signed {
@@ -270,7 +270,7 @@ func TestFetchFailuresKeepCache(t *testing.T) {
 
 	// A body whose bytes are new, so no case is mistaken for unchanged.
 	signedWith := func(k ed25519.PrivateKey, host string, data []byte) http.HandlerFunc {
-		return serveFile(data, signing.Sign(k, host, data))
+		return serveFile(data, signing.SignV1(k, host, data))
 	}
 	big := append([]byte(goodTOML), bytes.Repeat([]byte("# padding\n"), DefaultMaxSize/10)...)
 	changed := []byte(goodTOML + "# changed\n")
@@ -315,7 +315,7 @@ func TestFetchFailuresKeepCache(t *testing.T) {
 			0, Rejected, srv.URL + "/externals/web01.toml:1: check[0].command: missing", 1},
 		{"oversized by length", signedWith(key, "web01", big), 0, Rejected, "larger than 1 MiB (Content-Length", 1},
 		{"oversized streamed", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set(SignatureHeader, string(signing.Sign(key, "web01", big)[:88]))
+			w.Header().Set(SignatureHeader, string(signing.SignV1(key, "web01", big)[:88]))
 			for chunk := big; len(chunk) > 0; chunk = chunk[min(len(chunk), 4096):] {
 				w.Write(chunk[:min(len(chunk), 4096)])
 				http.NewResponseController(w).Flush()
@@ -324,7 +324,7 @@ func TestFetchFailuresKeepCache(t *testing.T) {
 		{"signed with another key", signedWith(otherKey, "web01", changed), 0, Rejected, "signature does not match", 1},
 		{"signed for another host", signedWith(key, "web02", changed), 0, Rejected, "signature does not match", 1},
 		{"unsigned", sigFile([]byte("404 page not found\n"), 404), 0, Rejected, "signature required, but the server has none", 1},
-		{"bad .sig file", sigFile(signing.Sign(otherKey, "web01", changed), 200), 0, Rejected, "signature does not match", 1},
+		{"bad .sig file", sigFile(signing.SignV1(otherKey, "web01", changed), 200), 0, Rejected, "signature does not match", 1},
 		{"garbage .sig file", sigFile([]byte("not a signature"), 200), 0, Rejected, "not standard base64", 1},
 		{"oversized .sig file", sigFile(bytes.Repeat([]byte("A"), 5000), 200), 0, Rejected, "web01.toml.sig: larger than 4 KiB", 1},
 		{"redirect loop", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, r.URL.Path, http.StatusFound) },
@@ -384,7 +384,7 @@ func TestFetchCancelled(t *testing.T) {
 func TestFetchSignatureSources(t *testing.T) {
 	pub, key := newKey(t)
 	data := []byte(goodTOML)
-	sig := signing.Sign(key, "web01", data)
+	sig := signing.SignV1(key, "web01", data)
 
 	// Header present: no second request.
 	srv := newFakeServer(t, serveFile(data, sig))
@@ -421,7 +421,7 @@ func TestLastKnownGoodAfterKeyChange(t *testing.T) {
 	pub, key := newKey(t)
 	newPub, _ := newKey(t)
 	data := []byte(goodTOML)
-	srv := newFakeServer(t, serveFile(data, signing.Sign(key, "web01", data)))
+	srv := newFakeServer(t, serveFile(data, signing.SignV1(key, "web01", data)))
 	dir := t.TempDir()
 	p := newTestPuller(t, srv, Options{PublicKey: pub, CacheDir: dir})
 	if o := p.Fetch(context.Background(), "web01"); o.Status != Updated {

@@ -103,7 +103,7 @@ func runExternals(_ context.Context, args []string, sio stdio) int {
 			fmt.Fprintf(sio.err, "%s: signature required: %v\n", path, err)
 			return exitCritical
 		}
-		if err := signing.Verify(pub, *host, data, sig); err != nil {
+		if err := signing.VerifyV1(pub, *host, data, sig); err != nil {
 			fmt.Fprintf(sio.err, "%s.sig: %v\n", path, err)
 			return exitCritical
 		}

@@ -97,7 +97,7 @@ func TestExternalsCheckSignature(t *testing.T) {
 	if code, _, errs := run("externals", "check", "--public-key", pubArg, path); code != exitCritical || !strings.Contains(errs, "signature required") {
 		t.Errorf("no .sig: exit %d, stderr %q", code, errs)
 	}
-	os.WriteFile(path+".sig", signing.Sign(key, "web01", []byte(externalsFile)), 0o644)
+	os.WriteFile(path+".sig", signing.SignV1(key, "web01", []byte(externalsFile)), 0o644)
 	code, out, errs := run("externals", "check", "--public-key", pubArg, path)
 	if code != exitOK || !strings.Contains(out, "signature valid") {
 		t.Errorf("signed: exit %d, stderr %q\n%s", code, errs, out)

@@ -631,7 +631,7 @@ func TestServerRegistrationExternalsAndRender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := signing.Verify(s.pub, "web01", data, sig); err != nil {
+	if err := signing.VerifyV1(s.pub, "web01", data, sig); err != nil {
 		t.Errorf("web01.toml.sig: %v", err)
 	}
 	if e := s.hostEntry(t, "web01"); e.Profile != "base" || e.LastError != "" || e.Remote != "127.0.0.1" {
@@ -671,14 +671,14 @@ func TestServerRegistrationExternalsAndRender(t *testing.T) {
 	if r.StatusCode != http.StatusOK || !bytes.Equal(body, data) {
 		t.Fatalf("GET web01.toml: %d %q", r.StatusCode, body)
 	}
-	if err := signing.Verify(s.pub, "web01", body, []byte(r.Header.Get(externals.SignatureHeader))); err != nil {
+	if err := signing.VerifyV1(s.pub, "web01", body, []byte(r.Header.Get(externals.SignatureHeader))); err != nil {
 		t.Errorf("signature header: %v", err)
 	}
 	etag := r.Header.Get("ETag")
 	if r, _ := s.get(t, "/externals/web01.toml", "If-None-Match", etag); r.StatusCode != http.StatusNotModified {
 		t.Errorf("If-None-Match: %d", r.StatusCode)
 	}
-	if r, sig := s.get(t, "/externals/web01.toml.sig"); r.StatusCode != http.StatusOK || signing.Verify(s.pub, "web01", data, sig) != nil {
+	if r, sig := s.get(t, "/externals/web01.toml.sig"); r.StatusCode != http.StatusOK || signing.VerifyV1(s.pub, "web01", data, sig) != nil {
 		t.Errorf("GET web01.toml.sig: %d %q", r.StatusCode, sig)
 	}
 	// Nothing outside the folder, however the path is written (the
@@ -707,7 +707,7 @@ func TestServerRegistrationExternalsAndRender(t *testing.T) {
 	if r.StatusCode != http.StatusOK || string(body) != edited {
 		t.Errorf("GET edited web01.toml: %d %q", r.StatusCode, body)
 	}
-	if err := signing.Verify(s.pub, "web01", body, []byte(r.Header.Get(externals.SignatureHeader))); err != nil {
+	if err := signing.VerifyV1(s.pub, "web01", body, []byte(r.Header.Get(externals.SignatureHeader))); err != nil {
 		t.Errorf("signature of the edited file: %v", err)
 	}
 	if n := s.restarts(t); n != 3 {
@@ -749,7 +749,7 @@ func TestServerRegistrationExternalsAndRender(t *testing.T) {
 	}
 	data, _ = os.ReadFile(filepath.Join(s.extDir, "web01.toml"))
 	sig, _ = os.ReadFile(filepath.Join(s.extDir, "web01.toml.sig"))
-	if string(data) != renderedBase("web01") || signing.Verify(s.pub, "web01", data, sig) != nil {
+	if string(data) != renderedBase("web01") || signing.VerifyV1(s.pub, "web01", data, sig) != nil {
 		t.Errorf("after Render force: %q, signature %q", data, sig)
 	}
 	// No hosts named: every registered host.
