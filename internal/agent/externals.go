@@ -81,21 +81,23 @@ func newExtManager(cfg *config.Config, version string, logger *slog.Logger) (*ex
 	if err != nil {
 		return nil, err
 	}
-	var pub ed25519.PublicKey
+	var pubs []ed25519.PublicKey
 	if cfg.Externals.PublicKey != "" {
-		if pub, err = signing.ParsePublicKey(cfg.Externals.PublicKey); err != nil {
+		pub, err := signing.ParsePublicKey(cfg.Externals.PublicKey)
+		if err != nil {
 			return nil, fmt.Errorf("externals.public_key: %w", err)
 		}
+		pubs = append(pubs, pub)
 	}
 	puller, err := externals.NewPuller(externals.Options{
-		URL:       cfg.Externals.URL,
-		TLS:       tlsConf,
-		PublicKey: pub,
-		CacheDir:  filepath.Join(cfg.StateDir, "externals"),
-		Timeout:   cfg.Externals.Timeout.Duration,
-		MaxSize:   int64(cfg.Externals.MaxSize),
-		Logger:    logger,
-		UserAgent: "picket/" + version,
+		URL:        cfg.Externals.URL,
+		TLS:        tlsConf,
+		PublicKeys: pubs,
+		CacheDir:   filepath.Join(cfg.StateDir, "externals"),
+		Timeout:    cfg.Externals.Timeout.Duration,
+		MaxSize:    int64(cfg.Externals.MaxSize),
+		Logger:     logger,
+		UserAgent:  "picket/" + version,
 	})
 	if err != nil {
 		return nil, err

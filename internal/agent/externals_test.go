@@ -88,7 +88,9 @@ func startCentral(t *testing.T) *central {
 			_, err := externals.Parse(host+".toml", data, host)
 			return err
 		},
-		Write: func(host string, data []byte) error { return externals.WriteFile(c.dir, host, data, c.key) },
+		Write: func(host string, data []byte) error {
+			return externals.WriteFile(c.dir, host, data, &externals.Keys{Current: c.key})
+		},
 	}
 	mux := http.NewServeMux()
 	// No Key: the handler serves the signature files written beside each
@@ -113,7 +115,7 @@ func startCentral(t *testing.T) *central {
 // publish puts data on the server as host's externals, signed with key.
 func (c *central) publish(t *testing.T, host, data string, key ed25519.PrivateKey) {
 	t.Helper()
-	if err := externals.WriteFile(c.dir, host, []byte(data), key); err != nil {
+	if err := externals.WriteFile(c.dir, host, []byte(data), &externals.Keys{Current: key}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -90,7 +90,7 @@ func newCentral(cfg *Config, logger *slog.Logger) (*central, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.assigner = newAssigner(cfg, profiles, reg, c.key, logger)
+		c.assigner = newAssigner(cfg, profiles, reg, c.keys(), logger)
 	}
 	if n := cfg.Nagios; n != nil {
 		c.objects = &nagios.Objects{
@@ -113,7 +113,7 @@ func newCentral(cfg *Config, logger *slog.Logger) (*central, error) {
 
 // newAssigner is the registration logic: it renders profiles into the
 // externals folder, signing what it writes.
-func newAssigner(cfg *Config, profiles *autoreg.Profiles, reg *autoreg.Registry, key ed25519.PrivateKey, logger *slog.Logger) *autoreg.Assigner {
+func newAssigner(cfg *Config, profiles *autoreg.Profiles, reg *autoreg.Registry, keys *externals.Keys, logger *slog.Logger) *autoreg.Assigner {
 	dir := cfg.Externals.Dir
 	return &autoreg.Assigner{
 		Profiles:     profiles,
@@ -125,11 +125,19 @@ func newAssigner(cfg *Config, profiles *autoreg.Profiles, reg *autoreg.Registry,
 			return err
 		},
 		Write: func(host string, data []byte) error {
-			return externals.WriteFile(dir, host, data, key)
+			return externals.WriteFile(dir, host, data, keys)
 		},
 		Now:    time.Now,
 		Logger: logger,
 	}
+}
+
+// keys are the externals signing keys, nil without any.
+func (c *central) keys() *externals.Keys {
+	if c.key == nil {
+		return nil
+	}
+	return &externals.Keys{Current: c.key}
 }
 
 // listen opens the HTTP(S) socket and returns what serves it.
@@ -191,7 +199,7 @@ func (c *central) mux(ctx context.Context) http.Handler {
 	if e := c.cfg.Externals; e != nil {
 		h := &externals.Handler{
 			Dir:    e.Dir,
-			Key:    c.key,
+			Keys:   c.keys(),
 			Logger: c.logger,
 			Served: func(host, remote string) {
 				// The registry keeps the IP, as a registration does.
@@ -422,7 +430,11 @@ func Render(ctx context.Context, cfg *Config, hosts []string, force bool, logger
 			return nil, fmt.Errorf("externals.signing_key: %w", err)
 		}
 	}
-	a := newAssigner(cfg, profiles, reg, key, logger)
+	var keys *externals.Keys
+	if key != nil {
+		keys = &externals.Keys{Current: key}
+	}
+	a := newAssigner(cfg, profiles, reg, keys, logger)
 	if len(hosts) == 0 {
 		for _, e := range reg.List() {
 			hosts = append(hosts, e.Host)

@@ -42,7 +42,9 @@ func TestExternalsV2RoundTrip(t *testing.T) {
 		mod  func(*Signature) ([]ed25519.PublicKey, string, []byte)
 		want string
 	}{
-		{"other host", func(s *Signature) ([]ed25519.PublicKey, string, []byte) { return []ed25519.PublicKey{pub}, "web02", data }, "does not match"},
+		{"other host", func(s *Signature) ([]ed25519.PublicKey, string, []byte) {
+			return []ed25519.PublicKey{pub}, "web02", data
+		}, "does not match"},
 		{"older serial", func(s *Signature) ([]ed25519.PublicKey, string, []byte) {
 			s.Serial = 41
 			return []ed25519.PublicKey{pub}, "web01", data
@@ -54,7 +56,9 @@ func TestExternalsV2RoundTrip(t *testing.T) {
 		{"tampered", func(s *Signature) ([]ed25519.PublicKey, string, []byte) {
 			return []ed25519.PublicKey{pub}, "web01", append([]byte("#"), data...)
 		}, "does not match"},
-		{"untrusted key", func(s *Signature) ([]ed25519.PublicKey, string, []byte) { return []ed25519.PublicKey{otherPub}, "web01", data }, "not among the trusted"},
+		{"untrusted key", func(s *Signature) ([]ed25519.PublicKey, string, []byte) {
+			return []ed25519.PublicKey{otherPub}, "web01", data
+		}, "not among the trusted"},
 		{"key unnamed, wrong", func(s *Signature) ([]ed25519.PublicKey, string, []byte) {
 			s.Key = ""
 			return []ed25519.PublicKey{otherPub}, "web01", data
