@@ -49,6 +49,7 @@ func (c *Config) Effective(showMacros bool) ([]byte, error) {
 	}
 	e.Externals.URL = maskURL(e.Externals.URL)
 	e.Autoreg.URL = maskURL(e.Autoreg.URL)
+	e.Externals.Proxy = maskURL(e.Externals.Proxy)
 	for _, t := range c.Targets {
 		e.Targets = append(e.Targets, effTarget{
 			Address:      t.Address,
