@@ -211,7 +211,7 @@ func TestAttacksAreRefused(t *testing.T) {
 		{"web01's externals without a credential", func() (int, string) {
 			r, body := s.getAs(t, nil, "/externals/web01.toml")
 			return r.StatusCode, string(body)
-		}, 401, "served only to the agent holding key " + signing.Fingerprint(web01.pub)},
+		}, 401, "served only to the agent holding key " + signing.Fingerprint(web01.pub) + ": this request is not signed by it"},
 		{"web01's externals with web02's credential", func() (int, string) {
 			r, body := s.getAs(t, s.agent("web02"), "/externals/web01.toml")
 			return r.StatusCode, string(body)
@@ -224,7 +224,7 @@ func TestAttacksAreRefused(t *testing.T) {
 		{"a download signed as a host no key is bound to", func() (int, string) {
 			r, body := s.getAs(t, newAgent(t, "ghosthost"), "/externals/web01.toml")
 			return r.StatusCode, string(body)
-		}, 401, "no key is bound to ghosthost"},
+		}, 401, "served only to the agent holding key " + signing.Fingerprint(web01.pub) + ": this request is not signed by it"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			code, raw := tt.do()
@@ -310,10 +310,12 @@ func dirFiles(t *testing.T, dir string) map[string]string {
 	return out
 }
 
-// An administrator rekeys and releases hosts while the server runs.
+// An administrator rekeys and releases hosts while the server runs. With
+// require_identity, a released host's files go to no one until its next
+// registration binds a key.
 func TestRekeyAndForgetWhileRunning(t *testing.T) {
 	t.Parallel()
-	s := startServer(t)
+	s := startServer(t, func(f *fixture) { f.cfg.Externals.RequireIdentity = true })
 	old := s.agent("web01")
 	if code, _, raw := s.register(t, "good-token", agentRequest("web01")); code != http.StatusOK {
 		t.Fatalf("register: %d %s", code, raw)
@@ -496,5 +498,34 @@ func TestKeyRotation(t *testing.T) {
 	}
 	if o := fetch(nextPub); o.Status != externals.Updated {
 		t.Errorf("trusting the next key alone: %v %v", o.Status, o.Err)
+	}
+}
+
+// Files of hosts no key is bound to (registered before identities, or
+// written by hand) are served as before, unless require_identity; then
+// only to an agent whose profile's monitored_hosts lists the host.
+func TestUnboundExternals(t *testing.T) {
+	t.Parallel()
+	for _, strict := range []bool{false, true} {
+		s := startServer(t, withIdentityFixture(t), func(f *fixture) { f.cfg.Externals.RequireIdentity = strict })
+		if code, _, raw := s.register(t, "good-token", agentRequest("web01")); code != http.StatusOK {
+			t.Fatalf("register: %d %s", code, raw)
+		}
+		writeFile(t, s.extDir, "router1.toml", db01Externals, 0o644)
+		writeFile(t, s.extDir, "printer1.toml", db01Externals, 0o644)
+		want := map[bool]int{false: 200, true: 401}[strict]
+		if r, _ := s.getAs(t, nil, "/externals/router1.toml"); r.StatusCode != want {
+			t.Errorf("require_identity %v: anonymous download of an unbound host's file: %d, want %d", strict, r.StatusCode, want)
+		}
+		// web01's profile (base) lists router[0-9]+.
+		if r, _ := s.getAs(t, s.agent("web01"), "/externals/router1.toml"); r.StatusCode != 200 {
+			t.Errorf("require_identity %v: web01 downloads its monitored host's file: %d", strict, r.StatusCode)
+		}
+		r, body := s.getAs(t, s.agent("web01"), "/externals/printer1.toml")
+		want = map[bool]int{false: 200, true: 403}[strict]
+		if r.StatusCode != want {
+			t.Errorf("require_identity %v: web01 downloads a host its profile does not list: %d %s, want %d", strict, r.StatusCode, body, want)
+		}
+		s.stop(t)
 	}
 }

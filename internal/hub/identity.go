@@ -65,19 +65,19 @@ func (c *central) mayRead(r *http.Request, host string) (int, string) {
 	auth, err := signing.ParseRequestAuth(r, nil)
 	switch {
 	case errors.Is(err, signing.ErrNoAuth):
-		if b, ok := c.ids.Get(host); ok {
-			return http.StatusUnauthorized, fmt.Sprintf("the externals of %s are served only to the agent holding key %s: this request is not signed", host, b.Fingerprint)
-		}
-		if requireID {
-			return http.StatusUnauthorized, "this server serves externals only to agents that sign their requests with a bound key (require_identity): this request is not signed"
-		}
-		return 0, ""
+		return c.mayReadAnonymously(host)
 	case err != nil:
 		return http.StatusUnauthorized, err.Error()
 	}
 	b, ok := c.ids.Get(auth.Host)
-	if !ok {
+	switch {
+	case !ok && requireID:
 		return http.StatusUnauthorized, fmt.Sprintf("no key is bound to %s, the host this request is signed as: the agent must register (with a token) first", auth.Host)
+	case !ok:
+		// An agent with a key its host is not bound to yet (upgraded
+		// from before identities, or released): what anyone may read,
+		// it may read too, until its registration binds the key.
+		return c.mayReadAnonymously(host)
 	}
 	now := time.Now()
 	for _, check := range []func() error{
@@ -99,6 +99,18 @@ func (c *central) mayRead(r *http.Request, host string) (int, string) {
 		return 0, ""
 	}
 	return http.StatusForbidden, fmt.Sprintf("%s may not read the externals of %s: its profile's monitored_hosts does not list it", auth.Host, host)
+}
+
+// mayReadAnonymously is mayRead for a request that proves no bound key:
+// the files of hosts no key is bound to, unless require_identity.
+func (c *central) mayReadAnonymously(host string) (int, string) {
+	if b, ok := c.ids.Get(host); ok {
+		return http.StatusUnauthorized, fmt.Sprintf("the externals of %s are served only to the agent holding key %s: this request is not signed by it", host, b.Fingerprint)
+	}
+	if c.cfg.Externals.RequireIdentity {
+		return http.StatusUnauthorized, "this server serves externals only to agents that sign their requests with a bound key (require_identity)"
+	}
+	return 0, ""
 }
 
 // monitors reports whether agent's profile lets it report for host.
