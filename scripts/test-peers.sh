@@ -11,8 +11,9 @@
 set -euo pipefail
 
 packages=(
-  # NSCA both ways, Nagios itself, the plugins the checks run, Icinga 2
-  nsca nsca-client nagios4-core monitoring-plugins-basic icinga2
+  # NSCA both ways, Nagios itself, the plugins the checks run, Icinga 2,
+  # a CONNECT proxy for agents behind one
+  nsca nsca-client nagios4-core monitoring-plugins-basic icinga2 tinyproxy
   # packaging: rpm reads the rpm, systemd gives systemd-analyze (not
   # systemd-sysv: init stays as it is), wixl/msitools build and read the
   # MSI, osslsigncode and openssl sign it, puppet* test the Puppet module
