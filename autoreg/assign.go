@@ -46,7 +46,10 @@ type Assigner struct {
 	// (whatever else it does, such as signing): the Assigner reads that
 	// file back to tell its own output from an administrator's edit.
 	// Nil: an atomic write, mode 0644.
-	Write  func(host string, data []byte) error
+	Write func(host string, data []byte) error
+	// Bound, when set, tells which host names are bound to an agent's
+	// key: such a host is never another agent's monitored host.
+	Bound  func(host string) bool
 	Now    func() time.Time
 	Logger *slog.Logger
 
@@ -54,6 +57,8 @@ type Assigner struct {
 	// and record one step. Registrations are rare, so one lock for all
 	// hosts is simpler than a lock per host and costs nothing.
 	mu sync.Mutex
+	// pmu guards Profiles for readers outside a registration.
+	pmu sync.Mutex
 }
 
 // SetProfiles replaces the profiles (after profiles.toml was edited and
@@ -63,21 +68,43 @@ type Assigner struct {
 func (a *Assigner) SetProfiles(p *Profiles) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.pmu.Lock()
+	defer a.pmu.Unlock()
 	a.Profiles = p
 }
 
-// Register handles one agent's registration; remote is its IP, for the
-// record. Registering again with the same facts gives the same host and
-// profile, and leaves the file alone ("unchanged").
-//
-// The host's externals file is written when it does not exist
-// ("created"), or when it still holds exactly what the server last wrote
-// and the profile now renders something else ("updated"). A file that
-// differs from what the server last wrote (or that the server never
-// wrote) was edited by an administrator and is never overwritten
-// ("kept"); Render with force does that. The registry records the
-// facts in every case, also when the registration fails.
+// CurrentProfiles returns the profiles in use, safely against SetProfiles
+// and without waiting for a registration in flight.
+func (a *Assigner) CurrentProfiles() *Profiles {
+	a.pmu.Lock()
+	defer a.pmu.Unlock()
+	return a.Profiles
+}
+
+// Register handles one agent's registration without a Guard: every
+// request is admitted (picket server always registers through RegisterAs
+// with its Guard).
 func (a *Assigner) Register(ctx context.Context, req Request, remote string) (Response, error) {
+	return a.RegisterAs(ctx, req, remote, nil)
+}
+
+// RegisterAs handles one agent's registration; remote is its IP, for the
+// record; admit, when set, decides whether it may go ahead. Registering
+// again with the same facts gives the same host and profile, and leaves
+// the file alone ("unchanged").
+//
+// The request is validated first (ErrBadRequest, listing every problem),
+// then admitted (admit's error), then its services for other hosts are
+// checked against the profile's monitored_hosts and the hosts bound to
+// other agents (ErrForbidden): a refusal at any of these steps writes
+// nothing at all. Then the host's externals file is written when it does
+// not exist ("created"), or when it still holds exactly what the server
+// last wrote and the profile now renders something else ("updated"). A
+// file that differs from what the server last wrote (or that the server
+// never wrote) was edited by an administrator and is never overwritten
+// ("kept"); Render with force does that. Once admitted, the registry
+// records the facts, also when the registration fails later.
+func (a *Assigner) RegisterAs(ctx context.Context, req Request, remote string, admit Admit) (Response, error) {
 	if err := ctx.Err(); err != nil {
 		return Response{}, err
 	}
@@ -85,13 +112,19 @@ func (a *Assigner) Register(ctx context.Context, req Request, remote string) (Re
 	if err != nil {
 		return Response{}, err
 	}
-	if err := checkRequest(req); err != nil {
+	if err := checkRequest(req, host); err != nil {
 		return Response{}, err
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	now := a.now()
 	e, known := a.Registry.Get(host)
+	adm := &Admission{}
+	if admit != nil {
+		if adm, err = admit(ctx, host, known); err != nil {
+			return Response{}, err
+		}
+	}
 	if !known {
 		e = Entry{Host: host, FirstSeen: now}
 	} else if len(e.Facts.MACs) > 0 && len(req.MACs) > 0 && !slices.ContainsFunc(req.MACs, func(m string) bool { return slices.Contains(e.Facts.MACs, m) }) {
@@ -100,8 +133,54 @@ func (a *Assigner) Register(ctx context.Context, req Request, remote string) (Re
 		a.logger().Warn("host registers with none of its previous MAC addresses: another machine with the same name?",
 			"host", host, "remote", remote, "previous_remote", e.Remote, "macs", req.MACs, "previous_macs", e.Facts.MACs)
 	}
+	// The key lives in the binding; the facts are what the profiles see.
+	req.PublicKey = ""
 	e.Facts, e.LastSeen, e.Registered, e.Remote = req, now, now, remote
-	return a.assign(ctx, e, false)
+	if adm.Enrolled {
+		e.TokenProfile = adm.Profile
+	}
+	resp, err := a.assign(ctx, e, false, a.checkMonitored)
+	if err != nil {
+		return Response{}, err
+	}
+	if adm.Commit != nil {
+		if err := adm.Commit(ctx); err != nil {
+			a.logger().Error("registration failed", "host", host, "reason", err.Error(), "remote", remote)
+			return Response{}, fmt.Errorf("record the registration of %s: %w", host, err)
+		}
+	}
+	if b := adm.Binding; b != nil {
+		resp.Key, resp.BoundSince = b.Fingerprint, b.Since
+	}
+	return resp, nil
+}
+
+// checkMonitored refuses services e's agent declares for other hosts
+// unless its profile's monitored_hosts allows each, and never for a host
+// bound to another agent's key: an agent speaks for its own host, and for
+// others only where an administrator said so.
+func (a *Assigner) checkMonitored(profile string, e Entry) error {
+	var bad []string
+	for i, s := range e.Facts.Services {
+		if s.Host == "" || s.Host == e.Host || slices.Contains(bad, s.Host) {
+			continue
+		}
+		switch {
+		case a.Bound != nil && a.Bound(s.Host):
+			return fmt.Errorf("%w: services[%d] is for host %s, which is bound to another agent's key", ErrForbidden, i, s.Host)
+		case !a.Profiles.MayReportFor(profile, s.Host):
+			bad = append(bad, s.Host)
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	allowed := "none: its [profile." + profile + "] has no monitored_hosts"
+	if p := a.Profiles.MonitoredHosts(profile); p != "" {
+		allowed = fmt.Sprintf("monitored_hosts %q", p)
+	}
+	return fmt.Errorf("%w: services for host %s refused: profile %s allows this agent to report for other hosts by %s",
+		ErrForbidden, strings.Join(bad, ", "), profile, allowed)
 }
 
 // Render renders a registered host's file again from its recorded facts,
@@ -118,18 +197,35 @@ func (a *Assigner) Render(ctx context.Context, host string, force bool) (Respons
 	if !ok {
 		return Response{}, fmt.Errorf("render %q: %w", host, ErrUnknownHost)
 	}
-	return a.assign(ctx, e, force)
+	return a.assign(ctx, e, force, nil)
 }
 
-// assign picks e's profile, applies the file rules and records e. The
-// caller holds a.mu.
-func (a *Assigner) assign(ctx context.Context, e Entry, force bool) (Response, error) {
+// profileOf is e's profile: the one its enrollment token named, or the
+// first matching rule's, or the default.
+func (a *Assigner) profileOf(e Entry) (string, bool) {
+	if e.TokenProfile != "" {
+		return e.TokenProfile, a.Profiles.Has(e.TokenProfile)
+	}
+	return a.Profiles.Match(e.Host, e.Facts)
+}
+
+// assign picks e's profile, has check refuse it (nothing written then),
+// applies the file rules and records e. The caller holds a.mu.
+func (a *Assigner) assign(ctx context.Context, e Entry, force bool, check func(profile string, e Entry) error) (Response, error) {
 	log := a.logger().With("host", e.Host)
-	profile, ok := a.Profiles.Match(e.Host, e.Facts)
+	profile, ok := a.profileOf(e)
 	if !ok {
 		err := fmt.Errorf("%w host %s (os %q, metadata %q) and profiles.toml has no default", ErrNoProfile, e.Host, e.Facts.OS, e.Facts.Metadata)
+		if e.TokenProfile != "" {
+			err = fmt.Errorf("%w host %s: its enrollment token names profile %q, which profiles.toml does not have", ErrNoProfile, e.Host, e.TokenProfile)
+		}
 		log.Warn("registration refused", "reason", err.Error(), "remote", e.Remote)
 		return Response{}, a.record(e, err)
+	}
+	if check != nil {
+		if err := check(profile, e); err != nil {
+			return Response{}, err
+		}
 	}
 	e.Profile = profile
 	log = log.With("profile", profile)
@@ -256,47 +352,6 @@ func (a *Assigner) hostName(req Request) (string, error) {
 		name, _, _ = strings.Cut(name, ".")
 	}
 	return strings.ToLower(name), nil
-}
-
-// checkRequest refuses facts that would reach Nagios' object files or
-// command pipe unsafely. The agent checks its own services the same way,
-// so only a broken or hostile client trips this.
-func checkRequest(req Request) error {
-	bad := func(field, why string) error { return fmt.Errorf("%w: %s %s", ErrBadRequest, field, why) }
-	for i, s := range req.Services {
-		f := fmt.Sprintf("services[%d]", i)
-		switch {
-		case s.Service == "":
-			return bad(f+".service", "is empty")
-		case len(s.Service) > 127:
-			return bad(f+".service", "is longer than 127 bytes")
-		case strings.ContainsRune(s.Service, ';') || !printable(s.Service):
-			return bad(f+".service", "holds ';' or control characters")
-		case s.Host != "" && !ValidHost(s.Host):
-			return bad(f+".host", "is not a valid host name")
-		case s.IntervalSeconds < 0 || s.TimeoutSeconds < 0:
-			return bad(f, "has a negative duration")
-		case !printable(s.Cron):
-			return bad(f+".cron", "holds control characters")
-		}
-	}
-	for i, m := range req.Metadata {
-		if !printable(m) {
-			return bad(fmt.Sprintf("metadata[%d]", i), "holds control characters")
-		}
-	}
-	for i, p := range req.Plugins {
-		if !printable(p.Name) || strings.ContainsAny(p.Name, `/\`) {
-			return bad(fmt.Sprintf("plugins[%d].name", i), "is not a file name")
-		}
-	}
-	for _, f := range []struct{ name, v string }{{"os", req.OS}, {"os_version", req.OSVersion}, {"arch", req.Arch},
-		{"fqdn", req.FQDN}, {"agent_version", req.AgentVersion}} {
-		if !printable(f.v) {
-			return bad(f.name, "holds control characters")
-		}
-	}
-	return nil
 }
 
 func printable(s string) bool {

@@ -3,11 +3,15 @@ package autoreg
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -18,6 +22,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/picket-monitoring/picket/internal/signing"
 )
 
 // Defaults of Client.
@@ -37,8 +43,13 @@ type Client struct {
 	URL string
 	// TokenFile holds the bearer token. It is read again at every
 	// attempt, so an administrator can fix it while the agent waits;
-	// one trailing newline is dropped.
+	// one trailing newline is dropped. With a Signer, a missing file is
+	// no error: an agent whose key is bound needs no token any more.
 	TokenFile string
+	// Signer, when set, is the agent's own key: the request carries its
+	// public key and is signed with it, and the server binds the host
+	// name to it (or checks it is the bound one).
+	Signer *signing.Signer
 	// HTTP carries the CA file and client certificate. Nil: a client
 	// that requires TLS 1.2 at least. Whatever its CheckRedirect says, a
 	// redirect from https to http is never followed, because the token
@@ -67,6 +78,9 @@ func (c *Client) Register(ctx context.Context, req Request) (Response, error) {
 	log := c.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if c.Signer != nil {
+		req.PublicKey = signing.FormatPublicKey(c.Signer.PublicKey())
 	}
 	body, err := json.Marshal(req)
 	if err != nil {
@@ -111,7 +125,7 @@ func (c *Client) Register(ctx context.Context, req Request) (Response, error) {
 // Retry-After, when it sent one.
 func (c *Client) attempt(ctx context.Context, hc *http.Client, body []byte) (_ Response, retryAfter time.Duration, _ error) {
 	token, err := readToken(c.TokenFile)
-	if err != nil {
+	if err != nil && !(c.Signer != nil && (c.TokenFile == "" || errors.Is(err, fs.ErrNotExist))) {
 		return Response{}, 0, err
 	}
 	timeout := c.AttemptTimeout
@@ -124,7 +138,9 @@ func (c *Client) attempt(ctx context.Context, hc *http.Client, body []byte) (_ R
 	if err != nil {
 		return Response{}, 0, fmt.Errorf("bad registration URL: %w", err)
 	}
-	hreq.Header.Set("Authorization", "Bearer "+token)
+	if token != "" {
+		hreq.Header.Set("Authorization", "Bearer "+token)
+	}
 	hreq.Header.Set("Content-Type", "application/json")
 	hreq.Header.Set("Accept", "application/json")
 	hreq.Header.Set("User-Agent", "picket-agent")
@@ -149,7 +165,7 @@ func (c *Client) attempt(ctx context.Context, hc *http.Client, body []byte) (_ R
 	switch code := hresp.StatusCode; {
 	case code == http.StatusOK:
 	case code == http.StatusUnauthorized:
-		return Response{}, 0, fmt.Errorf("token refused (401): check %s against the server's tokens file", c.TokenFile)
+		return Response{}, 0, fmt.Errorf("refused (401): %s (token file %s)", msg, c.TokenFile)
 	case code == http.StatusForbidden:
 		return Response{}, 0, fmt.Errorf("refused (403): %s", msg)
 	case code == http.StatusTooManyRequests:
@@ -168,6 +184,12 @@ func (c *Client) attempt(ctx context.Context, hc *http.Client, body []byte) (_ R
 	if !ValidHost(resp.Host) {
 		return Response{}, 0, fmt.Errorf("server assigned an invalid host name %q", resp.Host)
 	}
+	resp.ServerPins = nil
+	if hresp.TLS != nil {
+		for _, cert := range hresp.TLS.PeerCertificates {
+			resp.ServerPins = append(resp.ServerPins, SPKIPin(cert))
+		}
+	}
 	return resp, 0, nil
 }
 
@@ -183,6 +205,9 @@ func (c *Client) httpClient() (*http.Client, func()) {
 		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 		base.Transport = tr
 		closeIdle = tr.CloseIdleConnections
+	}
+	if c.Signer != nil {
+		base.Transport = c.Signer.Transport(base.Transport)
 	}
 	next := base.CheckRedirect
 	base.CheckRedirect = func(r *http.Request, via []*http.Request) error {
@@ -202,6 +227,14 @@ func (c *Client) httpClient() (*http.Client, func()) {
 		return nil
 	}
 	return &base, closeIdle
+}
+
+// SPKIPin is a certificate's pin: the standard base64 of the SHA-256 of
+// its public key (SubjectPublicKeyInfo), as HPKP and curl's --pinnedpubkey
+// write it; it stays the same when a certificate is renewed with its key.
+func SPKIPin(cert *x509.Certificate) string {
+	sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
+	return base64.StdEncoding.EncodeToString(sum[:])
 }
 
 // readToken reads the bearer token. A token that would not survive as an

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -115,7 +116,7 @@ func TestClientRegister(t *testing.T) {
 		logged   string
 	}{
 		{name: "success", token: goodToken, attempts: 1},
-		{name: "token refused then fixed on disk", token: wrongToken, fix: true, attempts: 2, logged: "token refused (401)"},
+		{name: "token refused then fixed on disk", token: wrongToken, fix: true, attempts: 2, logged: "refused (401): test says no"},
 		{name: "server errors then success", answers: []int{500, 502, 200}, token: goodToken, attempts: 3, logged: "server error (500): test says no"},
 		{name: "no profile then success", answers: []int{403, 200}, token: goodToken, attempts: 2, logged: "refused (403): test says no"},
 	} {
@@ -134,7 +135,7 @@ func TestClientRegister(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if resp != (Response{Host: "web01", Profile: "base", Status: StatusCreated}) {
+			if !reflect.DeepEqual(resp, Response{Host: "web01", Profile: "base", Status: StatusCreated, ServerPins: resp.ServerPins}) || len(resp.ServerPins) != 1 {
 				t.Errorf("response %+v", resp)
 			}
 			if n := srv.requests(); n != c.attempts {
@@ -353,12 +354,13 @@ func TestAssignmentFile(t *testing.T) {
 	if _, err := LoadAssignment(path); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("missing file: err = %v, want fs.ErrNotExist", err)
 	}
-	want := Response{Host: "web01", Profile: "base", Status: StatusCreated}
+	want := Response{Host: "web01", Profile: "base", Status: StatusCreated, Key: "SHA256:x",
+		BoundSince: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), ServerPins: []string{"pin"}}
 	if err := SaveAssignment(path, want); err != nil {
 		t.Fatal(err)
 	}
 	got, err := LoadAssignment(path)
-	if err != nil || got != want {
+	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("LoadAssignment = %+v, %v; want %+v", got, err, want)
 	}
 	if st, _ := os.Stat(path); runtime.GOOS != "windows" && st.Mode().Perm() != 0o644 {

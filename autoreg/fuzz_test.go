@@ -24,6 +24,8 @@ func FuzzRequest(f *testing.F) {
 		`{"hostname":"db01","os":"linux","plugins":[{"name":"../x"}],"metadata":["\n"]}`,
 		`{"hostname":"mail","os":"windows"}`,
 		`[]`, `null`, `{}`, `{"hostname":"db01"}{}`, `"`,
+		`{"hostname":"db01","os":"linux","public_key":"ed25519:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}`,
+		`{"hostname":"db01","os":"linux","services":[{"service":"s","cron":"61 * * * *"}]}`,
 	} {
 		f.Add(seed)
 	}
@@ -31,7 +33,7 @@ func FuzzRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string) {
 		w := s.post(body, "Bearer "+goodToken, "192.0.2.1:1")
 		switch w.Code {
-		case http.StatusOK, http.StatusBadRequest, http.StatusForbidden, http.StatusRequestEntityTooLarge, http.StatusInternalServerError:
+		case http.StatusOK, http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusRequestEntityTooLarge, http.StatusInternalServerError:
 		default:
 			t.Fatalf("status %d for %q", w.Code, body)
 		}

@@ -1,6 +1,7 @@
 package autoreg
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,26 +16,40 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/picket-monitoring/picket/internal/signing"
 )
 
 // Defaults of HandlerOptions.
 const (
-	DefaultMaxBody = 64 << 10
-	DefaultRate    = rate.Limit(1)
-	DefaultBurst   = 5
+	DefaultMaxBody     = 64 << 10
+	DefaultRate        = rate.Limit(1)
+	DefaultBurst       = 5
+	DefaultGlobalRate  = rate.Limit(20)
+	DefaultGlobalBurst = 100
 )
 
 // HandlerOptions configures the registration endpoint.
 type HandlerOptions struct {
 	Assigner *Assigner
-	Tokens   *Tokens
-	MaxBody  int64 // default 64 KiB
+	// Guard decides who may register which host name (tokens, keys).
+	Guard   *Guard
+	MaxBody int64 // default 64 KiB
 	// Rate and Burst limit requests per remote IP, checked before the
 	// token and the body, so guessing tokens or flooding costs the
 	// client, not the server. rate.Inf turns the limit off.
-	Rate   rate.Limit
-	Burst  int
-	Logger *slog.Logger
+	Rate  rate.Limit
+	Burst int
+	// GlobalRate and GlobalBurst limit requests from all addresses
+	// together (default 20/s, burst 100), so a flood from many
+	// addresses cannot keep the server busy either.
+	GlobalRate  rate.Limit
+	GlobalBurst int
+	Logger      *slog.Logger
+	// Refused, when set, is told of every refused request instead of the
+	// log getting a line for each: the hub counts them and logs a summary
+	// per interval, so a flood does not flood the log.
+	Refused func(Refusal)
 	// Registered is called after every successful registration with the
 	// host's record, before the agent gets its answer, so the hub can
 	// define the host and its services in Nagios. It should be quick (a
@@ -43,12 +58,25 @@ type HandlerOptions struct {
 	Registered func(Entry)
 }
 
+// Refusal is one refused request, as HandlerOptions.Refused hears of it.
+type Refusal struct {
+	// Reason is short and fixed, for counting: "rate limited", "token
+	// refused", "bound to another key", "bad request", ...
+	Reason string
+	// Host is the host name the request was about, when known.
+	Host   string
+	Remote string
+	// Detail is the full message the client got.
+	Detail string
+}
+
 // NewHandler returns the registration endpoint (POST /v1/register in the
-// hub). It panics without an Assigner or Tokens: a server without them
-// would refuse or fail every agent, which is a wiring mistake.
+// hub). It panics without an Assigner or a Guard with Tokens: a server
+// without them would refuse or fail every agent, which is a wiring
+// mistake.
 func NewHandler(o HandlerOptions) http.Handler {
-	if o.Assigner == nil || o.Tokens == nil {
-		panic("autoreg.NewHandler: Assigner and Tokens are required")
+	if o.Assigner == nil || o.Guard == nil || o.Guard.Tokens == nil {
+		panic("autoreg.NewHandler: Assigner and Guard with Tokens are required")
 	}
 	if o.MaxBody <= 0 {
 		o.MaxBody = DefaultMaxBody
@@ -59,10 +87,17 @@ func NewHandler(o HandlerOptions) http.Handler {
 	if o.Burst <= 0 {
 		o.Burst = DefaultBurst
 	}
+	if o.GlobalRate <= 0 {
+		o.GlobalRate = DefaultGlobalRate
+	}
+	if o.GlobalBurst <= 0 {
+		o.GlobalBurst = DefaultGlobalBurst
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &handler{o: o, limiters: map[string]*visitor{}, now: time.Now}
+	h := &handler{o: o, limiters: map[string]*visitor{}, now: time.Now,
+		global: rate.NewLimiter(o.GlobalRate, o.GlobalBurst)}
 	// A limiter idle long enough to have refilled its burst is the same
 	// as a new one, so dropping it forgets nothing.
 	h.idle = 10 * time.Minute
@@ -73,8 +108,9 @@ func NewHandler(o HandlerOptions) http.Handler {
 }
 
 type handler struct {
-	o   HandlerOptions
-	now func() time.Time
+	o      HandlerOptions
+	now    func() time.Time
+	global *rate.Limiter
 
 	mu        sync.Mutex
 	limiters  map[string]*visitor
@@ -88,7 +124,6 @@ type visitor struct {
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	log := h.o.Logger
 	ip := remoteIP(r)
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -98,65 +133,41 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if wait, ok := h.allow(ip); !ok {
 		secs := int64(math.Ceil(wait.Seconds()))
 		w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
-		log.Warn("registration rate limited", "remote", ip)
-		writeError(w, http.StatusTooManyRequests, "too many requests")
-		return
-	}
-	token, ok := bearer(r)
-	if !ok || !h.o.Tokens.Valid(token) {
-		reason := "no bearer token"
-		challenge := `Bearer realm="picket"`
-		if ok {
-			reason = "token refused"
-			challenge += `, error="invalid_token"`
-			if err := h.o.Tokens.Err(); err != nil {
-				reason += " (the tokens file could not be read again, so every token is refused: " + err.Error() + ")"
-			}
-		}
-		log.Warn("registration refused", "remote", ip, "reason", reason)
-		w.Header().Set("WWW-Authenticate", challenge)
-		writeError(w, http.StatusUnauthorized, "token refused")
+		h.refuse(w, http.StatusTooManyRequests, Refusal{Reason: "rate limited", Remote: ip, Detail: "too many requests"})
 		return
 	}
 	if r.ContentLength > h.o.MaxBody {
 		h.tooLarge(w, ip)
 		return
 	}
-	var req Request
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, h.o.MaxBody))
-	err := dec.Decode(&req)
-	if err == nil {
-		// One JSON object and nothing after it: trailing data means a
-		// client that does not speak this protocol.
-		if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
-			err = errors.New("data after the JSON object")
-		}
-	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.o.MaxBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			h.tooLarge(w, ip)
 			return
 		}
-		log.Warn("registration refused", "remote", ip, "reason", "bad JSON: "+err.Error())
-		writeError(w, http.StatusBadRequest, "bad JSON: "+truncate(err.Error(), 200))
+		h.refuse(w, http.StatusBadRequest, Refusal{Reason: "bad request", Remote: ip, Detail: "cannot read the request: " + err.Error()})
 		return
 	}
-	resp, err := h.o.Assigner.Register(r.Context(), req, ip)
+	var req Request
+	if err := decodeRequest(body, &req); err != nil {
+		h.refuse(w, http.StatusBadRequest, Refusal{Reason: "bad request", Remote: ip, Detail: "bad JSON: " + truncate(err.Error(), 200)})
+		return
+	}
+	var cred Credentials
+	cred.Token, _ = bearer(r)
+	auth, err := signing.ParseRequestAuth(r, body)
 	switch {
 	case err == nil:
-	case errors.Is(err, ErrBadRequest):
-		log.Warn("registration refused", "remote", ip, "reason", err.Error())
-		writeError(w, http.StatusBadRequest, truncate(err.Error(), 300))
+		cred.Auth = auth
+	case !errors.Is(err, signing.ErrNoAuth):
+		h.refuse(w, http.StatusUnauthorized, Refusal{Reason: "bad signature", Host: req.Hostname, Remote: ip, Detail: err.Error()})
 		return
-	case errors.Is(err, ErrNoProfile):
-		// The Assigner logged it with the facts that did not match.
-		writeError(w, http.StatusForbidden, "no profile matches this host")
-		return
-	default:
-		// The Assigner logged the reason; the agent gets no internals
-		// (paths, template errors) of the server.
-		writeError(w, http.StatusInternalServerError, "registration failed on the server; its log says why")
+	}
+	resp, err := h.o.Assigner.RegisterAs(r.Context(), req, ip, h.o.Guard.Admit(req, cred))
+	if err != nil {
+		h.failed(w, r, req, ip, err)
 		return
 	}
 	if h.o.Registered != nil {
@@ -169,18 +180,109 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(resp)
 }
 
-func (h *handler) tooLarge(w http.ResponseWriter, ip string) {
-	h.o.Logger.Warn("registration refused", "remote", ip, "reason", fmt.Sprintf("body larger than %d bytes", h.o.MaxBody))
-	writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request larger than %d bytes", h.o.MaxBody))
+// failed answers a registration the Assigner or the Guard refused.
+func (h *handler) failed(w http.ResponseWriter, r *http.Request, req Request, ip string, err error) {
+	ref := Refusal{Host: req.Hostname, Remote: ip, Detail: truncate(err.Error(), 600)}
+	if host, herr := h.o.Assigner.hostName(req); herr == nil {
+		ref.Host = host
+	}
+	var te *TokenError
+	switch {
+	case errors.As(err, &te) && te.WrongHost:
+		ref.Reason = "token not for this host"
+		h.refuse(w, http.StatusForbidden, ref)
+	case errors.As(err, &te):
+		ref.Reason = "token refused"
+		w.Header().Set("WWW-Authenticate", `Bearer realm="picket", error="invalid_token"`)
+		h.refuse(w, http.StatusUnauthorized, ref)
+	case errors.Is(err, ErrBadRequest):
+		ref.Reason = "bad request"
+		h.refuse(w, http.StatusBadRequest, ref)
+	case errors.Is(err, ErrUnauthorized):
+		ref.Reason = "identity not proven"
+		h.refuse(w, http.StatusUnauthorized, ref)
+	case errors.Is(err, ErrForbidden):
+		ref.Reason = "forbidden"
+		if strings.Contains(err.Error(), "is bound to the key") {
+			ref.Reason = "bound to another key"
+		}
+		h.refuse(w, http.StatusForbidden, ref)
+	case errors.Is(err, ErrTooMany):
+		ref.Reason = "new-host cap"
+		w.Header().Set("Retry-After", "300")
+		h.refuse(w, http.StatusTooManyRequests, ref)
+	case errors.Is(err, ErrNoProfile):
+		// The Assigner logged it with the facts that did not match.
+		writeError(w, http.StatusForbidden, "no profile matches this host")
+	case r.Context().Err() != nil:
+		writeError(w, http.StatusServiceUnavailable, "the request ended before the registration did")
+	default:
+		// The Assigner logged the reason; the agent gets no internals
+		// (paths, template errors) of the server.
+		writeError(w, http.StatusInternalServerError, "registration failed on the server; its log says why")
+	}
 }
 
-// allow takes one token from ip's limiter; when there is none it says how
-// long until there is.
-func (h *handler) allow(ip string) (time.Duration, bool) {
-	if h.o.Rate == rate.Inf {
-		return 0, true
+// refuse answers a refused request with its detail and tells whoever
+// counts refusals; without a counter, each is logged.
+func (h *handler) refuse(w http.ResponseWriter, code int, ref Refusal) {
+	if h.o.Refused != nil {
+		h.o.Refused(ref)
+	} else {
+		h.o.Logger.Warn("registration refused", "remote", ref.Remote, "host", ref.Host, "reason", ref.Detail)
 	}
+	writeError(w, code, ref.Detail)
+}
+
+// decodeRequest takes one JSON object and nothing after it: trailing
+// data means a client that does not speak this protocol.
+func decodeRequest(body []byte, req *Request) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(req); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errors.New("data after the JSON object")
+	}
+	return nil
+}
+
+func (h *handler) tooLarge(w http.ResponseWriter, ip string) {
+	h.refuse(w, http.StatusRequestEntityTooLarge, Refusal{Reason: "too large", Remote: ip,
+		Detail: fmt.Sprintf("request larger than %d bytes", h.o.MaxBody)})
+}
+
+// allow takes one token from ip's limiter, then one from the global
+// limiter; when either has none it says how long until it has. The
+// per-address limit comes first, so one address refused for flooding
+// does not use up everyone's share.
+func (h *handler) allow(ip string) (time.Duration, bool) {
 	now := h.now()
+	var mine *rate.Reservation
+	if h.o.Rate != rate.Inf {
+		if mine = h.reserve(ip, now); mine == nil {
+			return 0, false
+		}
+		if d := mine.DelayFrom(now); d > 0 {
+			mine.CancelAt(now)
+			return d, false
+		}
+	}
+	if h.o.GlobalRate != rate.Inf {
+		res := h.global.ReserveN(now, 1)
+		if d := res.DelayFrom(now); d > 0 {
+			res.CancelAt(now)
+			if mine != nil {
+				mine.CancelAt(now)
+			}
+			return d, false
+		}
+	}
+	return 0, true
+}
+
+// reserve takes a reservation from ip's limiter.
+func (h *handler) reserve(ip string, now time.Time) *rate.Reservation {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if now.Sub(h.lastPrune) > time.Minute {
@@ -197,12 +299,7 @@ func (h *handler) allow(ip string) (time.Duration, bool) {
 		h.limiters[ip] = v
 	}
 	v.last = now
-	res := v.lim.ReserveN(now, 1)
-	if d := res.DelayFrom(now); d > 0 {
-		res.CancelAt(now)
-		return d, false
-	}
-	return 0, true
+	return v.lim.ReserveN(now, 1)
 }
 
 // remoteIP is the client's address without its port: one limiter per

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -67,7 +68,12 @@ type externalsFile struct {
 
 func newServer(t testing.TB, o HandlerOptions) *server {
 	t.Helper()
-	path := profileDir(t, testProfiles, map[string]string{
+	return newServerWith(t, testProfiles, o)
+}
+
+func newServerWith(t testing.TB, profilesTOML string, o HandlerOptions) *server {
+	t.Helper()
+	path := profileDir(t, profilesTOML, map[string]string{
 		"base.toml": baseTemplate, "web.toml": webTemplate, "broken.toml": brokenTemplate,
 	})
 	dir := filepath.Dir(path)
@@ -83,7 +89,7 @@ func newServer(t testing.TB, o HandlerOptions) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokens, err := LoadTokens(writeFile(t, filepath.Join(dir, "tokens"), goodToken+"\n", 0o600))
+	tokens, err := LoadTokens(writeFile(t, filepath.Join(dir, "tokens"), goodToken+"\n", 0o600), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,9 +101,16 @@ func newServer(t testing.TB, o HandlerOptions) *server {
 			return tomlfile.Decode(host+".toml", data, &externalsFile{})
 		},
 	}
-	o.Assigner, o.Tokens, o.Logger = s.a, tokens, s.logs.logger()
+	o.Assigner, o.Logger = s.a, s.logs.logger()
+	if o.Guard == nil {
+		o.Guard = &Guard{}
+	}
+	o.Guard.Tokens = tokens
 	if o.Rate == 0 {
 		o.Rate = rate.Inf
+	}
+	if o.GlobalRate == 0 {
+		o.GlobalRate = rate.Inf
 	}
 	o.Registered = func(e Entry) {
 		s.mu.Lock()
@@ -257,7 +270,7 @@ func TestHandlerRequests(t *testing.T) {
 func TestRegistrationIsIdempotent(t *testing.T) {
 	s := newServer(t, HandlerOptions{})
 	first := s.register(t, Request{Hostname: "Web01.example.com", OS: "linux", Addresses: []string{"10.0.0.5"}})
-	if first != (Response{Host: "web01", Profile: "web", Status: StatusCreated}) {
+	if !reflect.DeepEqual(first, Response{Host: "web01", Profile: "web", Status: StatusCreated}) {
 		t.Fatalf("first registration: %+v", first)
 	}
 	want := strings.ReplaceAll(webTemplate, "{{.Address}}", "10.0.0.5")
@@ -265,7 +278,7 @@ func TestRegistrationIsIdempotent(t *testing.T) {
 		t.Errorf("file:\n%s\nwant:\n%s", got, want)
 	}
 	second := s.register(t, Request{Hostname: "web01", OS: "linux", Addresses: []string{"10.0.0.5"}, AgentVersion: "2"})
-	if second != (Response{Host: "web01", Profile: "web", Status: StatusUnchanged}) {
+	if !reflect.DeepEqual(second, Response{Host: "web01", Profile: "web", Status: StatusUnchanged}) {
 		t.Errorf("second registration: %+v", second)
 	}
 	e, ok := s.a.Registry.Get("web01")

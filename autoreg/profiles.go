@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -25,6 +26,9 @@ type Profiles struct {
 	def   string
 	rules []rule
 	tmpls map[string]*template.Template
+	// monitored is each profile's [profile.NAME] monitored_hosts: the
+	// other hosts its agents may report for.
+	monitored map[string]*regexp.Regexp
 }
 
 type rule struct {
@@ -35,9 +39,20 @@ type rule struct {
 }
 
 type profilesFile struct {
-	TemplatesDir string     `toml:"templates_dir"`
-	Default      string     `toml:"default"`
-	Rules        []ruleSpec `toml:"rule"`
+	TemplatesDir string                 `toml:"templates_dir"`
+	Default      string                 `toml:"default"`
+	Rules        []ruleSpec             `toml:"rule"`
+	Profile      map[string]profileSpec `toml:"profile"`
+}
+
+// profileSpec is [profile.NAME]: what a profile allows besides its
+// template.
+type profileSpec struct {
+	// MonitoredHosts is a regular expression the whole name of every
+	// other host an agent of this profile reports for must match
+	// (services it registers for them, externals it pulls for them).
+	// Empty: its own host only.
+	MonitoredHosts string `toml:"monitored_hosts"`
 }
 
 type ruleSpec struct {
@@ -91,7 +106,7 @@ func parseProfiles(path string, data []byte) (*Profiles, error) {
 		probs = append(probs, tomlfile.Problem{File: path, Line: line, Field: field, Msg: msg})
 	}
 
-	p := &Profiles{file: path, def: f.Default, tmpls: map[string]*template.Template{}}
+	p := &Profiles{file: path, def: f.Default, tmpls: map[string]*template.Template{}, monitored: map[string]*regexp.Regexp{}}
 	dir := filepath.Dir(path)
 	if f.TemplatesDir != "" {
 		dir = f.TemplatesDir
@@ -148,6 +163,19 @@ func parseProfiles(path string, data []byte) (*Profiles, error) {
 			}
 		}
 		p.rules = append(p.rules, r)
+	}
+
+	for _, name := range slices.Sorted(maps.Keys(f.Profile)) {
+		at := "profile." + name
+		want(name, at)
+		if pat := f.Profile[name].MonitoredHosts; pat != "" {
+			re, err := regexp.Compile(`^(?:` + pat + `)$`)
+			if err != nil {
+				add(at+".monitored_hosts", fmt.Sprintf("bad regexp: %v", err))
+				continue
+			}
+			p.monitored[name] = re
+		}
 	}
 
 	if dirOK {
@@ -219,6 +247,30 @@ func (p *Profiles) Match(host string, req Request) (profile string, ok bool) {
 		return r.profile, true
 	}
 	return p.def, p.def != ""
+}
+
+// Has reports whether profile has a template: it was named by a rule,
+// the default or a [profile.NAME] table.
+func (p *Profiles) Has(profile string) bool {
+	_, ok := p.tmpls[profile]
+	return ok
+}
+
+// MayReportFor reports whether an agent of profile may report for host,
+// another host than its own: its [profile.NAME] monitored_hosts matches
+// the whole name.
+func (p *Profiles) MayReportFor(profile, host string) bool {
+	re := p.monitored[profile]
+	return re != nil && re.MatchString(host)
+}
+
+// MonitoredHosts is profile's monitored_hosts pattern, for messages.
+func (p *Profiles) MonitoredHosts(profile string) string {
+	if re := p.monitored[profile]; re != nil {
+		s := re.String()
+		return s[len("^(?:") : len(s)-len(")$")]
+	}
+	return ""
 }
 
 func hasAll(have, want []string) bool {

@@ -312,3 +312,30 @@ func explosive(levels int) string {
 	b.WriteString(fmt.Sprintf(`{{template "t%d"}}`, levels))
 	return b.String()
 }
+
+func TestProfilesMonitoredHosts(t *testing.T) {
+	path := profileDir(t, "default = \"base\"\n\n[profile.base]\nmonitored_hosts = \"router[0-9]+|printer1\"\n\n[profile.gw]\n",
+		map[string]string{"base.toml": baseTemplate, "gw.toml": baseTemplate})
+	p, err := LoadProfiles(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for host, want := range map[string]bool{"router1": true, "printer1": true, "router": false, "xrouter1": false, "router1x": false, "printer12": false} {
+		if got := p.MayReportFor("base", host); got != want {
+			t.Errorf("MayReportFor(base, %s) = %v", host, got)
+		}
+	}
+	if p.MayReportFor("gw", "router1") || !p.Has("gw") || p.MonitoredHosts("base") != "router[0-9]+|printer1" {
+		t.Error("gw or the pattern")
+	}
+	for _, tt := range []struct{ file, want string }{
+		{"[profile.base]\nmonitored_hosts = \"(\"\n", "profile.base.monitored_hosts: bad regexp"},
+		{"[profile.nosuch]\n", `unknown profile "nosuch"`},
+		{"[profile.base]\nhosts = \"x\"\n", "unknown key"},
+	} {
+		path := profileDir(t, tt.file, map[string]string{"base.toml": baseTemplate})
+		if _, err := LoadProfiles(path); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: err = %v, want %q", tt.file, err, tt.want)
+		}
+	}
+}

@@ -29,6 +29,9 @@ type Entry struct {
 	// by someone else and is left alone.
 	RenderedSHA256 string `json:"rendered_sha256,omitempty"`
 	LastError      string `json:"last_error,omitempty"`
+	// TokenProfile is the profile the host's enrollment token named: it
+	// is the host's profile whatever the rules say. Empty: the rules.
+	TokenProfile string `json:"token_profile,omitempty"`
 }
 
 // ErrUnknownHost is returned for a host the registry has no entry for.

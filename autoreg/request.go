@@ -1,5 +1,7 @@
 package autoreg
 
+import "time"
+
 // Request is what an agent tells the server about itself when it registers.
 // The server names the host, picks its profile and renders its externals
 // from these facts, and keeps them in its registry so that a profile
@@ -23,6 +25,11 @@ type Request struct {
 	// (0: it does not), from which the server derives the host object's
 	// freshness, so that a silent agent turns its host DOWN.
 	HostResultSeconds int64 `json:"host_result_s,omitempty"`
+	// PublicKey is the agent's own key ("ed25519:<base64>"), made on the
+	// host at its first registration; the request is signed with it
+	// (signing.AuthHeader), which proves the agent holds it. The server
+	// binds the host name to it. Empty from agents older than identity.
+	PublicKey string `json:"public_key,omitempty"`
 }
 
 // Plugin is one file of the agent's plugin folders.
@@ -49,6 +56,17 @@ type Response struct {
 	// Status is one of the Status constants.
 	Status  string `json:"status"`
 	Message string `json:"message,omitempty"`
+	// Key is the fingerprint of the agent key the host is bound to, and
+	// BoundSince when it was bound; empty for a host registered without
+	// a key (an agent older than identity).
+	Key        string    `json:"key,omitempty"`
+	BoundSince time.Time `json:"bound_since,omitzero"`
+	// ServerPins are the SHA-256 fingerprints (base64) of the public keys
+	// of the certificate chain the server presented at this
+	// registration, leaf first: the agent records them, and pins them
+	// with [externals] pin_sha256 = ["enrollment"]. The server never
+	// sends them.
+	ServerPins []string `json:"server_pins,omitempty"`
 }
 
 // Values of Response.Status.

@@ -2,9 +2,11 @@ package externals
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,7 +25,14 @@ type Meta struct {
 	SHA256 string `json:"sha256"`
 	// Signed is whether the file's signature was verified when it was
 	// fetched (a public key was configured).
-	Signed    bool      `json:"signed"`
+	Signed bool `json:"signed"`
+	// Serial is the highest signature serial accepted for this host: a
+	// file signed with a lower one is refused as a replay. Key is the
+	// fingerprint of the key that verified it, Next the key the server
+	// announced it is rotating to ("" when it is not).
+	Serial    uint64    `json:"serial,omitempty"`
+	Key       string    `json:"key,omitempty"`
+	Next      string    `json:"next,omitempty"`
 	FetchedAt time.Time `json:"fetched_at"`
 	// CheckedAt is the last time the server confirmed the file is
 	// current (200 with the same content, or 304): the age that counts
@@ -81,7 +90,7 @@ func (p *Puller) load(host string) (*Snapshot, error) {
 	if got := sha256Hex(data); got != meta.SHA256 {
 		return nil, fmt.Errorf("last known good externals of %s: %s has SHA-256 %.12s, %s says %.12s (interrupted update?)", host, tomlPath, got, metaPath, meta.SHA256)
 	}
-	if p.pub != nil {
+	if len(p.keys) > 0 {
 		sigPath := filepath.Join(p.dir, cacheSig(host))
 		sig, err := os.ReadFile(sigPath)
 		if err != nil {
@@ -89,7 +98,7 @@ func (p *Puller) load(host string) (*Snapshot, error) {
 			// must not read as "no externals yet".
 			return nil, fmt.Errorf("last known good externals of %s: a signature is required and %s cannot be read: %v", host, sigPath, err)
 		}
-		if err := signing.Verify(p.pub, host, data, sig); err != nil {
+		if err := verifyCached(p.keys, host, data, sig); err != nil {
 			return nil, fmt.Errorf("last known good externals of %s: %s: %w", host, tomlPath, err)
 		}
 	}
@@ -98,6 +107,28 @@ func (p *Puller) load(host string) (*Snapshot, error) {
 		return nil, fmt.Errorf("last known good externals of %s no longer valid: %w", host, err)
 	}
 	return &Snapshot{Host: host, Data: data, File: f, Meta: meta}, nil
+}
+
+// verifyCached checks the signature of the agent's own cache. A v1
+// signature is accepted here, never from the network: the cache is the
+// agent's, written only after the file passed every check when it came,
+// so nothing older can be slipped into it (an agent upgraded to v2 keeps
+// running its cached file until the server's v2 signature replaces it).
+func verifyCached(keys []ed25519.PublicKey, host string, data, sigText []byte) error {
+	sig, err := signing.ParseSignature(sigText)
+	if err == nil {
+		_, err = sig.Verify(keys, host, data)
+		return err
+	}
+	if !errors.Is(err, signing.ErrV1) {
+		return err
+	}
+	for _, k := range keys {
+		if err = signing.VerifyV1(k, host, data, sigText); err == nil {
+			return nil
+		}
+	}
+	return err
 }
 
 // store publishes a new set for host: content, signature (nil when none

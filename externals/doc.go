@@ -24,9 +24,11 @@
 // snapshot, and the next successful fetch replaces it.
 //
 // The server side (Handler) owns nothing but reads Handler.Dir, holding
-// <host>.toml and <host>.toml.sig; with a signing key it rewrites a
-// <host>.toml.sig that is missing or does not match its .toml. WriteFile
-// writes both atomically. Keys and signatures are internal/signing's.
+// <host>.toml and <host>.toml.sig; with signing keys it rewrites a
+// <host>.toml.sig that is missing or is not the current key's v2
+// signature of its .toml. WriteFile writes both atomically. Keys and
+// signatures are internal/signing's. Which client may read which host's
+// file is decided before the Handler, by picket server.
 //
 // # Cancellation
 //
@@ -43,23 +45,44 @@
 // this package carries the signatures). The signed message is not the file
 // alone but
 //
-//	"picket-externals-v1" NUL <host> NUL <file content>
+//	"picket-externals-v2" NUL <host> NUL <serial> NUL <next> NUL <file content>
 //
 // so that a file signed for one host cannot be served to another (which
-// would run its checks, with their macros, under the wrong name). The
-// signature file <host>.toml.sig holds the 64-byte signature in standard
-// base64 followed by a newline; the same text (without the newline) may
-// come in the X-Picket-Signature response header instead, which keeps a
-// file and its signature in one response. Public keys are written
-// "ed25519:" followed by the 32-byte key in standard base64.
+// would run its checks, with their macros, under the wrong name), and an
+// older file cannot replace a newer one: the serial grows with every
+// version the server signs for a host (nanoseconds of its clock, or one
+// more than the last when the clock is behind), and the puller keeps the
+// highest serial it accepted per host (Meta.Serial, with the
+// last-known-good) and refuses a different file with a serial no higher.
+// next is the fingerprint of the key the server is rotating to, or empty.
+//
+// The signature file <host>.toml.sig holds one line,
+//
+//	v2 serial=<n> key=<fingerprint> [next=<fingerprint>] sig=<base64>
+//
+// and the same text may come in the X-Picket-Signature response header
+// instead, which keeps a file and its signature in one response. Public
+// keys are written "ed25519:" followed by the 32-byte key in standard
+// base64; fingerprints "SHA256:" and the unpadded base64 of its SHA-256.
+//
+// The puller sends the fingerprints of the keys it trusts in
+// X-Picket-Keys. The Handler, with Keys.Next set, signs with Next for an
+// agent that trusts it and announces Next to the others, so rotating the
+// server's key needs each agent's config touched once. A request without
+// X-Picket-Keys comes from an agent older than v2 and gets the v1
+// signature it can check ("picket-externals-v1" NUL host NUL file, no
+// serial). The puller refuses v1 from the network; it accepts a v1
+// signature only in its own cache, which it wrote after checking the file
+// when it came, so no older file can be slipped in there.
 //
 // An administrator signing by hand with OpenSSL 3, with a key made by
-// signing.WriteSigningKey (`picket server keygen`) or by `openssl genpkey -algorithm ed25519 -out
-// externals.key`:
+// signing.WriteSigningKey (`picket server keygen`) or by `openssl genpkey
+// -algorithm ed25519 -out externals.key`, a serial higher than the last:
 //
-//	{ printf 'picket-externals-v1\0%s\0' web01; cat web01.toml; } > msg
-//	openssl pkeyutl -sign -rawin -inkey externals.key -in msg | base64 -w0 > web01.toml.sig
-//	echo >> web01.toml.sig
+//	serial=$(date +%s%N)
+//	{ printf 'picket-externals-v2\0%s\0%s\0\0' web01 "$serial"; cat web01.toml; } > msg
+//	sig=$(openssl pkeyutl -sign -rawin -inkey externals.key -in msg | base64 -w0)
+//	echo "v2 serial=$serial sig=$sig" > web01.toml.sig
 //
 // and the public key for the agents' config:
 //

@@ -22,7 +22,7 @@ func TestHandlerToPuller(t *testing.T) {
 	var log servedLog
 	// The handler is swapped when the server's key changes.
 	var current atomic.Pointer[Handler]
-	current.Store(&Handler{Dir: serverDir, Key: key, Served: log.served})
+	current.Store(&Handler{Dir: serverDir, Keys: &Keys{Current: key}, Served: log.served})
 	mux := http.NewServeMux()
 	mux.Handle("/externals/", http.StripPrefix("/externals/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		current.Load().ServeHTTP(w, r)
@@ -35,7 +35,7 @@ func TestHandlerToPuller(t *testing.T) {
 	p, err := NewPuller(Options{
 		URL:          srv.URL + "/externals/",
 		TLS:          &tls.Config{RootCAs: pool},
-		PublicKey:    pub,
+		PublicKeys:   trust(pub),
 		CacheDir:     t.TempDir(),
 		RetryWaitMax: time.Millisecond,
 	})
@@ -48,7 +48,7 @@ func TestHandlerToPuller(t *testing.T) {
 		t.Fatalf("before the file exists: %v %v", o.Status, o.Err)
 	}
 
-	if err := WriteFile(serverDir, "web01", []byte(goodTOML), key); err != nil {
+	if err := WriteFile(serverDir, "web01", []byte(goodTOML), &Keys{Current: key}); err != nil {
 		t.Fatal(err)
 	}
 	o := p.Fetch(ctx, "web01")
@@ -91,7 +91,7 @@ func TestHandlerToPuller(t *testing.T) {
 	// The server's key changes and the agents are not told: they refuse
 	// the files and keep what they have.
 	_, newKey := newKey(t)
-	current.Store(&Handler{Dir: serverDir, Key: newKey})
+	current.Store(&Handler{Dir: serverDir, Keys: &Keys{Current: newKey}})
 	os.WriteFile(path, []byte(goodTOML), 0o644)
 	if o = p.Fetch(ctx, "web01"); o.Status != Rejected {
 		t.Fatalf("foreign key: %v %v", o.Status, o.Err)

@@ -2,7 +2,6 @@ package externals
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -14,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/picket-monitoring/picket/internal/signing"
@@ -25,18 +25,27 @@ import (
 const maxServe = 64 << 20
 
 // Handler serves <host>.toml and <host>.toml.sig from Dir, for mounting
-// with http.StripPrefix("/externals/", h).
+// with http.StripPrefix("/externals/", h). Who may read which host's file
+// is the mounting server's decision (picket server checks the agent's
+// signed request first); the handler serves whatever reaches it.
 type Handler struct {
 	Dir string
-	// Key, when set, signs every file served: the .toml response carries
+	// Keys, when set, sign every file served: the .toml response carries
 	// X-Picket-Signature for the exact bytes served, and a .sig file on
-	// disk that is missing or does not match is rewritten. When nil, a
-	// .sig file in Dir is served as it is.
-	Key    ed25519.PrivateKey
+	// disk that is not the current v2 signature (missing, stale, v1, by
+	// another key, or not announcing Keys.Next) is rewritten with a new
+	// serial. When nil, a .sig file in Dir is served as it is.
+	Keys   *Keys
 	Logger *slog.Logger
 	// Served, if set, is called after a 200 or 304 for a <host>.toml:
 	// the host's agent is alive and has its externals.
 	Served func(host, remoteAddr string)
+	// Now is the clock serials are taken from; nil is time.Now.
+	Now func() time.Time
+
+	// mu makes the read-compare-rewrite of a .sig one step, so two
+	// requests never sign one file with two serials.
+	mu sync.Mutex
 }
 
 func (h *Handler) logger() *slog.Logger {
@@ -44,6 +53,13 @@ func (h *Handler) logger() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return h.Logger
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
 }
 
 // ServeHTTP answers GET and HEAD of "<host>.toml" and "<host>.toml.sig";
@@ -55,14 +71,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	host, isSig, ok := splitName(strings.TrimPrefix(r.URL.Path, "/"))
+	host, isSig, ok := SplitName(strings.TrimPrefix(r.URL.Path, "/"))
 	if !ok {
 		http.NotFound(w, r)
 		return
 	}
 	log := h.logger().With("host", host, "remote", r.RemoteAddr)
-	if h.Key != nil && len(h.Key) != ed25519.PrivateKeySize {
-		log.Error("externals: signing key is not an Ed25519 private key", "size", len(h.Key))
+	if err := h.Keys.check(); err != nil {
+		log.Error("externals: signing misconfigured", "err", err)
 		http.Error(w, "externals signing misconfigured", http.StatusInternalServerError)
 		return
 	}
@@ -82,12 +98,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer root.Close()
 
-	if isSig && h.Key == nil {
+	if isSig && h.Keys == nil {
 		data, mod, err := readRegular(root, cacheSig(host), signing.MaxSigSize)
 		if !h.readOK(w, r, log, err) {
 			return
 		}
-		serve(w, r, cacheSig(host), "text/plain; charset=utf-8", data, mod)
+		serve(w, r, cacheSig(host), "text/plain; charset=utf-8", data, mod, etagOf(data, ""))
 		return
 	}
 
@@ -95,36 +111,64 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.readOK(w, r, log, err) {
 		return
 	}
-	var sig []byte
+	var sig string
 	switch {
-	case h.Key != nil:
-		sig = signing.Sign(h.Key, host, data)
-		if err := ensureSig(root, host, sig); err != nil {
-			log.Warn("externals: cannot rewrite the stale signature file", "file", filepath.Join(h.Dir, cacheSig(host)), "err", err)
-		}
+	case h.Keys != nil:
+		sig = h.Keys.forRequest(r, host, data, h.stored(root, host, data, log))
 	default:
 		// The admin's own .sig, in the same response as the file, saves
 		// a request; a missing one is no error here.
 		if s, _, err := readRegular(root, cacheSig(host), signing.MaxSigSize); err == nil {
-			sig = s
+			sig = string(bytes.TrimSpace(s))
 		}
 	}
 	if isSig {
-		serve(w, r, cacheSig(host), "text/plain; charset=utf-8", sig, mod)
+		body := []byte(sig + "\n")
+		serve(w, r, cacheSig(host), "text/plain; charset=utf-8", body, mod, etagOf(body, ""))
 		return
 	}
 	if len(data) > DefaultMaxSize {
 		log.Warn("externals: file is larger than agents accept by default", "size", len(data), "limit", DefaultMaxSize)
 	}
-	if v := string(bytes.TrimSpace(sig)); v != "" && !strings.ContainsAny(v, "\r\n") {
-		w.Header().Set(SignatureHeader, v)
+	if sig != "" && !strings.ContainsAny(sig, "\r\n") {
+		w.Header().Set(SignatureHeader, sig)
+	} else {
+		sig = ""
 	}
 	sw := &statusWriter{ResponseWriter: w}
-	serve(sw, r, cacheTOML(host), "application/toml; charset=utf-8", data, mod)
+	serve(sw, r, cacheTOML(host), "application/toml; charset=utf-8", data, mod, etagOf(data, sig))
 	log.Debug("externals: served", "status", sw.status)
 	if h.Served != nil && (sw.status == http.StatusOK || sw.status == http.StatusNotModified) {
 		h.Served(host, r.RemoteAddr)
 	}
+}
+
+// stored returns the host's current v2 signature, rewriting the .sig
+// file when it is not (the admin edited the .toml, the key changed, a
+// rotation began). A file that cannot be rewritten is logged; the
+// signature made is served anyway.
+func (h *Handler) stored(root *os.Root, host string, data []byte, log *slog.Logger) signing.Signature {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	prev, _, _ := readRegular(root, cacheSig(host), signing.MaxSigSize)
+	if s, ok := h.Keys.current(prev, host, data); ok {
+		return s
+	}
+	s := h.Keys.sign(host, prev, data, h.now())
+	if err := ensureSig(root, host, s.File()); err != nil {
+		log.Warn("externals: cannot rewrite the stale signature file", "file", filepath.Join(h.Dir, cacheSig(host)), "err", err)
+	}
+	return s
+}
+
+// etagOf is a strong validator for data as served with sig: a new
+// signature (a rotated key, a new serial) is a new representation, so an
+// agent holding the old one downloads it.
+func etagOf(data []byte, sig string) string {
+	if sig == "" {
+		return `"` + sha256Hex(data) + `"`
+	}
+	return `"` + sha256Hex(data) + "." + sha256Hex([]byte(sig))[:16] + `"`
 }
 
 // readOK answers a failed read: 404 for anything that is not a regular
@@ -148,9 +192,9 @@ func (h *Handler) readOK(w http.ResponseWriter, r *http.Request, log *slog.Logge
 
 // serve answers with data, letting ServeContent handle the conditional
 // requests against a strong, content-derived ETag.
-func serve(w http.ResponseWriter, r *http.Request, name, ctype string, data []byte, mod time.Time) {
+func serve(w http.ResponseWriter, r *http.Request, name, ctype string, data []byte, mod time.Time, etag string) {
 	hd := w.Header()
-	hd.Set("ETag", `"`+sha256Hex(data)+`"`)
+	hd.Set("ETag", etag)
 	hd.Set("Content-Type", ctype)
 	// Agents must revalidate every time: a stale check list is the one
 	// thing this server exists to prevent.
@@ -158,8 +202,9 @@ func serve(w http.ResponseWriter, r *http.Request, name, ctype string, data []by
 	http.ServeContent(w, r, name, mod, bytes.NewReader(data))
 }
 
-// splitName takes "<host>.toml" or "<host>.toml.sig" apart.
-func splitName(name string) (host string, isSig, ok bool) {
+// SplitName takes "<host>.toml" or "<host>.toml.sig" apart; ok is false
+// for any other name or an invalid host.
+func SplitName(name string) (host string, isSig, ok bool) {
 	if h, found := strings.CutSuffix(name, ".toml.sig"); found {
 		return h, true, ValidHost(h)
 	}
@@ -256,12 +301,16 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // WriteFile publishes data as host's externals in dir: <host>.toml and,
-// with key, <host>.toml.sig, each replaced atomically, both 0644 (the
-// server reads them; agents get them over HTTPS anyway). Without key, a
-// .sig left from an earlier version is removed: it cannot match.
-func WriteFile(dir, host string, data []byte, key ed25519.PrivateKey) error {
+// with keys, <host>.toml.sig (v2, with a serial above the one it
+// replaces), each replaced atomically, both 0644 (the server reads them;
+// agents get them over HTTPS anyway). Without keys, a .sig left from an
+// earlier version is removed: it cannot match.
+func WriteFile(dir, host string, data []byte, keys *Keys) error {
 	if !ValidHost(host) {
 		return fmt.Errorf("write externals: invalid host name %q", host)
+	}
+	if err := keys.check(); err != nil {
+		return fmt.Errorf("write externals of %s: %w", host, err)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("write externals of %s: %w", host, err)
@@ -274,8 +323,9 @@ func WriteFile(dir, host string, data []byte, key ed25519.PrivateKey) error {
 		return fmt.Errorf("write externals of %s: %w", host, err)
 	}
 	files = append(files, st)
-	if key != nil {
-		st, err := stage(dir, cacheSig(host), signing.Sign(key, host, data), 0o644)
+	if keys != nil {
+		prev, _ := os.ReadFile(filepath.Join(dir, cacheSig(host)))
+		st, err := stage(dir, cacheSig(host), keys.sign(host, prev, data, time.Now()).File(), 0o644)
 		if err != nil {
 			discard(files)
 			return fmt.Errorf("write externals of %s: %w", host, err)
@@ -285,7 +335,7 @@ func WriteFile(dir, host string, data []byte, key ed25519.PrivateKey) error {
 	if err := publish(dir, files); err != nil {
 		return fmt.Errorf("write externals of %s: %w", host, err)
 	}
-	if key == nil {
+	if keys == nil {
 		if err := os.Remove(filepath.Join(dir, cacheSig(host))); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("write externals of %s: remove the old signature: %w", host, err)
 		}

@@ -134,7 +134,7 @@ func TestHandlerRefusesPaths(t *testing.T) {
 
 	var log servedLog
 	_, key := newKey(t)
-	for _, h := range []*Handler{{Dir: dir, Served: log.served}, {Dir: dir, Served: log.served, Key: key}} {
+	for _, h := range []*Handler{{Dir: dir, Served: log.served}, {Dir: dir, Served: log.served, Keys: &Keys{Current: key}}} {
 		for _, path := range []string{
 			"nosuch.toml", "nosuch.toml.sig", "../x.toml", "%2e%2e%2fx.toml", "..%2fx.toml", "a/b.toml", "a%2fb.toml",
 			"", "/", "sub.toml", "sub.toml.sig", "notes.txt", ".toml", "web01", "web01.toml/", "web01.TOML",
@@ -142,7 +142,7 @@ func TestHandlerRefusesPaths(t *testing.T) {
 		} {
 			rec := do(h, "GET", "/externals/"+path, nil)
 			if rec.Code != http.StatusNotFound || strings.Contains(rec.Body.String(), "outside") {
-				t.Errorf("key %v: GET %q: %d %q", h.Key != nil, path, rec.Code, rec.Body)
+				t.Errorf("key %v: GET %q: %d %q", h.Keys != nil, path, rec.Code, rec.Body)
 			}
 		}
 		if rec := do(h, "GET", "/externals/alias.toml", nil); rec.Code != 200 {
@@ -175,21 +175,41 @@ func TestHandlerMissingDir(t *testing.T) {
 	}
 }
 
+// verifyV2 checks a served or stored v2 signature and returns it.
+func verifyV2(t *testing.T, pub ed25519.PublicKey, data []byte, text string) signing.Signature {
+	t.Helper()
+	s, err := signing.ParseSignature([]byte(text))
+	if err == nil {
+		_, err = s.Verify(trust(pub), "web01", data)
+	}
+	if err != nil {
+		t.Fatalf("signature %q: %v", text, err)
+	}
+	return s
+}
+
+// An agent of this version says which keys it trusts.
+var agentHeader = func(keys ...ed25519.PublicKey) http.Header {
+	return http.Header{signing.TrustHeader: {TrustHeaderValue(keys)}}
+}
+
 func TestHandlerSigns(t *testing.T) {
 	dir := handlerDir(t)
 	pub, key := newKey(t)
-	h := &Handler{Dir: dir, Key: key}
+	h := &Handler{Dir: dir, Keys: &Keys{Current: key}}
 	sigPath := filepath.Join(dir, "web01.toml.sig")
+	agent := agentHeader(pub)
 
 	// No .sig on disk: the header is there and verifies, and the file
 	// is written.
-	rec := do(h, "GET", "/externals/web01.toml", nil)
-	sig := rec.Header().Get(SignatureHeader)
-	if rec.Code != 200 || signing.Verify(pub, "web01", rec.Body.Bytes(), []byte(sig)) != nil {
-		t.Fatalf("%d, signature %q", rec.Code, sig)
+	rec := do(h, "GET", "/externals/web01.toml", agent)
+	hdr := rec.Header().Get(SignatureHeader)
+	first := verifyV2(t, pub, rec.Body.Bytes(), hdr)
+	if rec.Code != 200 || first.Serial == 0 || first.Next != "" {
+		t.Fatalf("%d, signature %q", rec.Code, hdr)
 	}
 	onDisk, err := os.ReadFile(sigPath)
-	if err != nil || string(onDisk) != sig+"\n" {
+	if err != nil || string(onDisk) != hdr+"\n" {
 		t.Errorf("signature file %q, %v", onDisk, err)
 	}
 	if runtime.GOOS != "windows" {
@@ -197,34 +217,44 @@ func TestHandlerSigns(t *testing.T) {
 			t.Errorf("signature file mode %v", st.Mode().Perm())
 		}
 	}
+	// Served again: the same signature, so the same ETag.
+	again := do(h, "GET", "/externals/web01.toml", agent)
+	if again.Header().Get(SignatureHeader) != hdr || again.Header().Get("ETag") != rec.Header().Get("ETag") {
+		t.Errorf("second serve: %q %q", again.Header().Get(SignatureHeader), again.Header().Get("ETag"))
+	}
+
+	// An agent older than v2 sends no trust header and gets v1.
+	old := do(h, "GET", "/externals/web01.toml", nil)
+	if err := signing.VerifyV1(pub, "web01", old.Body.Bytes(), []byte(old.Header().Get(SignatureHeader))); err != nil {
+		t.Errorf("v1 for an older agent: %v", err)
+	}
 
 	// The .sig path serves the signature of the current content.
-	rec = do(h, "GET", "/externals/web01.toml.sig", nil)
-	if rec.Code != 200 || signing.Verify(pub, "web01", []byte(goodTOML), rec.Body.Bytes()) != nil {
+	rec = do(h, "GET", "/externals/web01.toml.sig", agent)
+	if rec.Code != 200 {
 		t.Errorf(".sig: %d %q", rec.Code, rec.Body)
 	}
+	verifyV2(t, pub, []byte(goodTOML), rec.Body.String())
 
 	// The admin edits the file: the stale .sig is rewritten at once,
-	// whichever path is asked first.
+	// whichever path is asked first, with a higher serial.
 	edited := goodTOML + "# edited\n"
 	os.WriteFile(filepath.Join(dir, "web01.toml"), []byte(edited), 0o644)
-	rec = do(h, "GET", "/externals/web01.toml.sig", nil)
-	if signing.Verify(pub, "web01", []byte(edited), rec.Body.Bytes()) != nil {
-		t.Errorf(".sig after edit: %q", rec.Body)
+	rec = do(h, "GET", "/externals/web01.toml.sig", agent)
+	if s := verifyV2(t, pub, []byte(edited), rec.Body.String()); s.Serial <= first.Serial {
+		t.Errorf("serial %d after an edit, was %d", s.Serial, first.Serial)
 	}
-	if onDisk, _ := os.ReadFile(sigPath); signing.Verify(pub, "web01", []byte(edited), onDisk) != nil {
-		t.Errorf("stale signature file not rewritten: %q", onDisk)
-	}
+	onDisk, _ = os.ReadFile(sigPath)
+	verifyV2(t, pub, []byte(edited), string(onDisk))
 
-	// A .sig made by another key is replaced too.
+	// A .sig made by another key, or a v1 one, is replaced too.
 	_, other := newKey(t)
-	os.WriteFile(sigPath, signing.Sign(other, "web01", []byte(edited)), 0o644)
-	rec = do(h, "GET", "/externals/web01.toml", nil)
-	if signing.Verify(pub, "web01", rec.Body.Bytes(), []byte(rec.Header().Get(SignatureHeader))) != nil {
-		t.Error("header after a foreign .sig")
-	}
-	if onDisk, _ := os.ReadFile(sigPath); signing.Verify(pub, "web01", []byte(edited), onDisk) != nil {
-		t.Errorf("foreign signature file not rewritten: %q", onDisk)
+	for _, foreign := range [][]byte{sig2(other, "web01", []byte(edited)), signing.SignV1(key, "web01", []byte(edited))} {
+		os.WriteFile(sigPath, foreign, 0o644)
+		rec = do(h, "GET", "/externals/web01.toml", agent)
+		verifyV2(t, pub, rec.Body.Bytes(), rec.Header().Get(SignatureHeader))
+		onDisk, _ = os.ReadFile(sigPath)
+		verifyV2(t, pub, []byte(edited), string(onDisk))
 	}
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
@@ -235,26 +265,60 @@ func TestHandlerSigns(t *testing.T) {
 
 	// A .toml that is gone has no signature.
 	os.Remove(filepath.Join(dir, "web01.toml"))
-	if rec := do(h, "GET", "/externals/web01.toml.sig", nil); rec.Code != 404 {
+	if rec := do(h, "GET", "/externals/web01.toml.sig", agent); rec.Code != 404 {
 		t.Errorf(".sig of a removed file: %d", rec.Code)
 	}
 
-	bad := &Handler{Dir: dir, Key: ed25519.PrivateKey{1, 2, 3}}
+	bad := &Handler{Dir: dir, Keys: &Keys{Current: ed25519.PrivateKey{1, 2, 3}}}
 	if rec := do(bad, "GET", "/externals/web01.toml", nil); rec.Code != 500 {
 		t.Errorf("short key: %d", rec.Code)
+	}
+}
+
+// A server rotating its key announces the next one to every agent, and
+// signs with it for those that trust it, under the same serial.
+func TestHandlerRotatesKeys(t *testing.T) {
+	dir := handlerDir(t)
+	pub, key := newKey(t)
+	nextPub, next := newKey(t)
+	h := &Handler{Dir: dir, Keys: &Keys{Current: key}}
+	before := verifyV2(t, pub, []byte(goodTOML), do(h, "GET", "/externals/web01.toml", agentHeader(pub)).Header().Get(SignatureHeader))
+
+	h = &Handler{Dir: dir, Keys: &Keys{Current: key, Next: next}}
+	oldAgent := do(h, "GET", "/externals/web01.toml", agentHeader(pub))
+	s := verifyV2(t, pub, []byte(goodTOML), oldAgent.Header().Get(SignatureHeader))
+	if s.Next != signing.Fingerprint(nextPub) || s.Serial <= before.Serial {
+		t.Errorf("announcement: %+v (before: serial %d)", s, before.Serial)
+	}
+	if oldAgent.Header().Get("ETag") == "" {
+		t.Fatal("no ETag")
+	}
+	newAgent := do(h, "GET", "/externals/web01.toml", agentHeader(pub, nextPub))
+	ns, err := signing.ParseSignature([]byte(newAgent.Header().Get(SignatureHeader)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, err := ns.Verify(trust(pub, nextPub), "web01", []byte(goodTOML)); err != nil || !k.Equal(nextPub) || ns.Serial != s.Serial || ns.Next != "" {
+		t.Errorf("for an agent trusting the next key: %+v, %v", ns, err)
+	}
+	if newAgent.Header().Get("ETag") == oldAgent.Header().Get("ETag") {
+		t.Error("two signatures under one ETag: a cached one would never be replaced")
+	}
+	// The stored file stays the current key's.
+	onDisk, _ := os.ReadFile(filepath.Join(dir, "web01.toml.sig"))
+	if got := verifyV2(t, pub, []byte(goodTOML), string(onDisk)); got.Serial != s.Serial {
+		t.Errorf("stored %+v", got)
 	}
 }
 
 func TestHandlerServesAdminSignature(t *testing.T) {
 	dir := handlerDir(t)
 	pub, key := newKey(t)
-	sig := signing.Sign(key, "web01", []byte(goodTOML))
+	sig := sig2(key, "web01", []byte(goodTOML))
 	os.WriteFile(filepath.Join(dir, "web01.toml.sig"), sig, 0o644)
 	h := &Handler{Dir: dir}
-	rec := do(h, "GET", "/externals/web01.toml", nil)
-	if got := rec.Header().Get(SignatureHeader); signing.Verify(pub, "web01", rec.Body.Bytes(), []byte(got)) != nil {
-		t.Errorf("header %q", got)
-	}
+	rec := do(h, "GET", "/externals/web01.toml", agentHeader(pub))
+	verifyV2(t, pub, rec.Body.Bytes(), rec.Header().Get(SignatureHeader))
 	rec = do(h, "GET", "/externals/web01.toml.sig", nil)
 	if rec.Code != 200 || !bytes.Equal(rec.Body.Bytes(), sig) {
 		t.Errorf(".sig: %d %q", rec.Code, rec.Body)
@@ -271,14 +335,16 @@ func TestWriteFile(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "new")
 	pub, key := newKey(t)
 	data := []byte(goodTOML)
-	if err := WriteFile(dir, "web01", data, key); err != nil {
+	keys := &Keys{Current: key}
+	if err := WriteFile(dir, "web01", data, keys); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := os.ReadFile(filepath.Join(dir, "web01.toml"))
 	sig, _ := os.ReadFile(filepath.Join(dir, "web01.toml.sig"))
-	if !bytes.Equal(got, data) || signing.Verify(pub, "web01", got, sig) != nil {
-		t.Errorf("content %q, signature %q", got, sig)
+	if !bytes.Equal(got, data) {
+		t.Errorf("content %q", got)
 	}
+	first := verifyV2(t, pub, got, string(sig))
 	if runtime.GOOS != "windows" {
 		for _, n := range []string{"web01.toml", "web01.toml.sig"} {
 			if st, _ := os.Stat(filepath.Join(dir, n)); st.Mode().Perm() != 0o644 {
@@ -286,6 +352,23 @@ func TestWriteFile(t *testing.T) {
 			}
 		}
 	}
+	// Written again, even with a clock that went back: a higher serial.
+	h := &Handler{Dir: dir, Keys: keys, Now: func() time.Time { return time.Unix(1, 0) }}
+	edited := []byte(goodTOML + "# again\n")
+	if err := WriteFile(dir, "web01", edited, keys); err != nil {
+		t.Fatal(err)
+	}
+	sig, _ = os.ReadFile(filepath.Join(dir, "web01.toml.sig"))
+	second := verifyV2(t, pub, edited, string(sig))
+	if second.Serial <= first.Serial {
+		t.Errorf("serial %d after %d", second.Serial, first.Serial)
+	}
+	os.WriteFile(filepath.Join(dir, "web01.toml"), data, 0o644)
+	third := verifyV2(t, pub, data, do(h, "GET", "/externals/web01.toml", agentHeader(pub)).Header().Get(SignatureHeader))
+	if third.Serial != second.Serial+1 {
+		t.Errorf("serial %d with the clock behind, after %d", third.Serial, second.Serial)
+	}
+
 	// Rewritten without a key, the old signature cannot stay.
 	if err := WriteFile(dir, "web01", []byte(goodTOML+"#\n"), nil); err != nil {
 		t.Fatal(err)
@@ -311,7 +394,7 @@ func FuzzHandlerPath(f *testing.F) {
 	dir := handlerDir(f)
 	os.Symlink("../x.toml", filepath.Join(dir, "rel.toml"))
 	_, key := newKey(f)
-	h := &Handler{Dir: dir, Key: key}
+	h := &Handler{Dir: dir, Keys: &Keys{Current: key}}
 	f.Fuzz(func(t *testing.T, path string) {
 		req := httptest.NewRequest("GET", "/", nil)
 		req.URL.Path = path

@@ -3,6 +3,7 @@ package externals
 import (
 	"crypto/ed25519"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,3 +32,14 @@ func newKey(t testing.TB) (ed25519.PublicKey, ed25519.PrivateKey) {
 	}
 	return pub, key
 }
+
+// serials gives every signature a test makes a higher serial than the one
+// before, as picket server does.
+var serials atomic.Uint64
+
+// sig2 is the v2 signature file picket server writes for data.
+func sig2(key ed25519.PrivateKey, host string, data []byte) []byte {
+	return signing.SignExternals(key, host, serials.Add(1), "", data).File()
+}
+
+func trust(keys ...ed25519.PublicKey) []ed25519.PublicKey { return keys }

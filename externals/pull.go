@@ -1,6 +1,7 @@
 package externals
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/tls"
@@ -9,7 +10,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -43,14 +43,22 @@ const (
 type Options struct {
 	// URL is the base the host's file is pulled from: URL + host +
 	// ".toml". A missing trailing "/" is added. Plain http is refused
-	// unless PublicKey is set: the file names commands this host runs.
+	// unless PublicKeys are set: the file names commands this host runs.
 	URL string
-	// TLS is the client TLS config (RootCAs, client certificate); nil
-	// means Go's defaults. TLS 1.2 is the minimum whatever it says.
-	// HTTPS_PROXY and NO_PROXY apply, as to any Go client.
+	// TLS is the client TLS config (RootCAs, client certificate, pins);
+	// nil means Go's defaults. TLS 1.2 is the minimum whatever it says.
 	TLS *tls.Config
-	// PublicKey, when set, makes a valid signature mandatory.
-	PublicKey ed25519.PublicKey
+	// Proxy picks the proxy of each request; nil means the environment's
+	// (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), as for any Go client.
+	Proxy func(*http.Request) (*url.URL, error)
+	// PublicKeys, when set, make a valid v2 signature by one of them
+	// mandatory, with a serial no older than the last accepted one's.
+	// The server is told their fingerprints (signing.TrustHeader), so
+	// one rotating its key signs with the new key once it is trusted.
+	PublicKeys []ed25519.PublicKey
+	// Signer, when set, signs every request as the agent's host: the
+	// server serves a host's externals only to the key bound to it.
+	Signer *signing.Signer
 	// CacheDir holds the last-known-good files; created if missing.
 	CacheDir string
 	// Timeout bounds one Fetch, all retries included; default 60s.
@@ -74,7 +82,8 @@ type Options struct {
 // safe for concurrent use; fetches of one host are serialized.
 type Puller struct {
 	base    string // with trailing slash
-	pub     ed25519.PublicKey
+	keys    []ed25519.PublicKey
+	trust   string // the TrustHeader value
 	dir     string
 	timeout time.Duration
 	maxSize int64
@@ -101,7 +110,7 @@ func NewPuller(o Options) (*Puller, error) {
 		return nil, fmt.Errorf("externals url %q: no host", u.Redacted())
 	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
 		return nil, fmt.Errorf("externals url %q: the host's file name is appended to the path, so no query or fragment", u.Redacted())
-	case u.Scheme == "http" && o.PublicKey == nil:
+	case u.Scheme == "http" && len(o.PublicKeys) == 0:
 		return nil, fmt.Errorf("externals url %q: plain http without a public key would let anyone on the network choose the commands this host runs; use https or set a public key", u.Redacted())
 	}
 	if !strings.HasSuffix(u.Path, "/") {
@@ -110,8 +119,10 @@ func NewPuller(o Options) (*Puller, error) {
 			u.RawPath += "/"
 		}
 	}
-	if o.PublicKey != nil && len(o.PublicKey) != ed25519.PublicKeySize {
-		return nil, fmt.Errorf("externals public key is %d bytes, not %d", len(o.PublicKey), ed25519.PublicKeySize)
+	for _, k := range o.PublicKeys {
+		if len(k) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("externals public key is %d bytes, not %d", len(k), ed25519.PublicKeySize)
+		}
 	}
 	if o.CacheDir == "" {
 		return nil, errors.New("externals cache directory not set")
@@ -121,7 +132,7 @@ func NewPuller(o Options) (*Puller, error) {
 	}
 	p := &Puller{
 		base:    u.String(),
-		pub:     o.PublicKey,
+		keys:    o.PublicKeys,
 		dir:     o.CacheDir,
 		timeout: o.Timeout,
 		maxSize: o.MaxSize,
@@ -140,6 +151,9 @@ func NewPuller(o Options) (*Puller, error) {
 	}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
+	}
+	if len(p.keys) > 0 {
+		p.trust = TrustHeaderValue(p.keys)
 	}
 	retryMax := o.RetryMax
 	switch {
@@ -162,8 +176,12 @@ func NewPuller(o Options) (*Puller, error) {
 	if tc.MinVersion < tls.VersionTLS12 {
 		tc.MinVersion = tls.VersionTLS12
 	}
+	proxy := o.Proxy
+	if proxy == nil {
+		proxy = http.ProxyFromEnvironment
+	}
 	transport := &http.Transport{
-		Proxy: http.ProxyFromEnvironment,
+		Proxy: proxy,
 		// Per attempt, so a dead address still leaves time for retries
 		// within Timeout.
 		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -173,9 +191,14 @@ func NewPuller(o Options) (*Puller, error) {
 		MaxIdleConns:        4,
 		IdleConnTimeout:     90 * time.Second,
 	}
+	var rt http.RoundTripper = transport
+	if o.Signer != nil {
+		// Under the retries: every attempt is signed anew.
+		rt = o.Signer.Transport(transport)
+	}
 	p.client = &retryablehttp.Client{
 		HTTPClient: &http.Client{
-			Transport:     transport,
+			Transport:     rt,
 			CheckRedirect: checkRedirect,
 		},
 		Logger:       retryLogger{p.log},
@@ -189,128 +212,6 @@ func NewPuller(o Options) (*Puller, error) {
 	return p, nil
 }
 
-var (
-	errDowngrade     = errors.New("refusing a redirect from https to http")
-	errManyRedirects = fmt.Errorf("stopped after %d redirects", maxRedirects)
-)
-
-// checkRedirect keeps a redirect from taking the request off TLS, where
-// anyone on the path could answer it.
-func checkRedirect(req *http.Request, via []*http.Request) error {
-	if len(via) > maxRedirects {
-		return errManyRedirects
-	}
-	for _, v := range via {
-		if v.URL.Scheme == "https" && req.URL.Scheme != "https" {
-			return fmt.Errorf("%w (to %s)", errDowngrade, req.URL.Redacted())
-		}
-	}
-	return nil
-}
-
-// retryPolicy retries what may go away by itself: connection trouble,
-// 5xx and 429. Any other answer is the server's considered reply.
-func retryPolicy(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	if ctx.Err() != nil {
-		return false, ctx.Err()
-	}
-	if err != nil {
-		if errors.Is(err, errDowngrade) || errors.Is(err, errManyRedirects) {
-			return false, err
-		}
-		// The library knows which transport errors are permanent (bad
-		// certificate, bad scheme) and returns them unretried.
-		return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
-	}
-	return resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500, nil
-}
-
-// backoff is exponential with jitter (half fixed, half random, so many
-// agents restarted together spread out) and honours Retry-After, both
-// capped at max: the library's default obeys any Retry-After, and one
-// server saying "in an hour" would stall a fetch past its timeout.
-func backoff(lo, hi time.Duration, attempt int, resp *http.Response) time.Duration {
-	if resp != nil {
-		if d, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-			return capWait(d, hi)
-		}
-	}
-	d := lo
-	for i := 0; i < attempt && d < hi; i++ {
-		d *= 2
-	}
-	d = capWait(d, hi)
-	if d <= 1 {
-		return d
-	}
-	return d/2 + rand.N(d/2+1)
-}
-
-func capWait(d, hi time.Duration) time.Duration {
-	if d > hi {
-		return hi
-	}
-	return d
-}
-
-// retryAfter reads a Retry-After header: seconds or an HTTP date.
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n < 0 {
-			return 0, false
-		}
-		// Any wait this long is capped later; this only keeps the
-		// multiplication below from overflowing.
-		n = min(n, int64(24*time.Hour/time.Second))
-		return time.Duration(n) * time.Second, true
-	}
-	t, err := http.ParseTime(v)
-	if err != nil {
-		return 0, false
-	}
-	return max(t.Sub(now), 0), true
-}
-
-// giveUp turns the last failed attempt into one error saying how often
-// it was tried, and frees the response the library leaves open.
-func giveUp(resp *http.Response, err error, tries int) (*http.Response, error) {
-	if resp != nil {
-		io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-		resp.Body.Close()
-		if err == nil {
-			err = fmt.Errorf("server answered %s", resp.Status)
-		}
-	}
-	if err == nil {
-		err = errors.New("request failed")
-	}
-	// The caller names the URL already; url.Error would repeat it.
-	if ue := (*url.Error)(nil); errors.As(err, &ue) {
-		err = ue.Err
-	}
-	return nil, fmt.Errorf("%w (%d %s)", err, tries, plural(tries, "attempt", "attempts"))
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
-
-// retryLogger puts the library's messages into the agent's log at debug
-// level: a failed attempt is detail, the Outcome of Fetch is the news.
-type retryLogger struct{ l *slog.Logger }
-
-func (r retryLogger) Error(msg string, kv ...any) { r.l.Debug("externals: "+msg, kv...) }
-func (r retryLogger) Warn(msg string, kv ...any)  { r.l.Debug("externals: "+msg, kv...) }
-func (r retryLogger) Info(msg string, kv ...any)  { r.l.Debug("externals: "+msg, kv...) }
-func (r retryLogger) Debug(msg string, kv ...any) { r.l.Debug("externals: "+msg, kv...) }
-
 // Status is what a Fetch found.
 type Status int
 
@@ -323,12 +224,18 @@ const (
 	// NotFound: the server has no file for this host (404): it is not
 	// registered.
 	NotFound
-	// Rejected: a file came, but is invalid, too large or badly signed,
-	// or could not be stored; the host name itself may be invalid.
+	// Rejected: a file came, but is invalid, too large, badly signed or
+	// older than the one accepted last, or could not be stored; the host
+	// name itself may be invalid.
 	Rejected
 	// Unreachable: no usable answer: connection errors, timeouts, 5xx
-	// and 429 after retries, or another status than 200, 304 and 404.
+	// and 429 after retries, or another status than 200, 304, 401, 403
+	// and 404.
 	Unreachable
+	// Denied: the server refuses this agent the file (401, 403): the
+	// request is not signed by the key the host is bound to, or the host
+	// is not bound (any more) and must register.
+	Denied
 )
 
 func (s Status) String() string {
@@ -343,6 +250,8 @@ func (s Status) String() string {
 		return "rejected"
 	case Unreachable:
 		return "unreachable"
+	case Denied:
+		return "denied"
 	}
 	return "status(" + strconv.Itoa(int(s)) + ")"
 }
@@ -360,9 +269,9 @@ type Outcome struct {
 }
 
 // LastKnownGood returns the host's cached externals, re-parsed, and with
-// a PublicKey set, re-verified: a file the current key does not vouch for
-// (after a key rotation, say) is an error, not a snapshot. With no cache
-// yet, errors.Is(err, fs.ErrNotExist) holds.
+// PublicKeys set, re-verified: a file none of the current keys vouches
+// for (after a key was dropped, say) is an error, not a snapshot. With no
+// cache yet, errors.Is(err, fs.ErrNotExist) holds.
 func (p *Puller) LastKnownGood(host string) (*Snapshot, error) {
 	if !ValidHost(host) {
 		return nil, fmt.Errorf("externals: invalid host name %q", host)
@@ -421,6 +330,9 @@ func (p *Puller) fetch(ctx context.Context, host string) Outcome {
 		return Outcome{Status: Unreachable, Err: fmt.Errorf("GET %s: %w", shown, err)}
 	}
 	req.Header.Set("User-Agent", p.ua)
+	if p.trust != "" {
+		req.Header.Set(signing.TrustHeader, p.trust)
+	}
 	// A cache from another URL (the config changed) proves nothing about
 	// what this one serves.
 	if lkg != nil && lkg.Meta.URL == fileURL {
@@ -447,6 +359,8 @@ func (p *Puller) fetch(ctx context.Context, host string) Outcome {
 		return p.confirm(lkg, resp, now)
 	case http.StatusNotFound:
 		return Outcome{Status: NotFound, Err: fmt.Errorf("not registered: GET %s: server answered %s", shown, resp.Status)}
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return Outcome{Status: Denied, Err: fmt.Errorf("GET %s: server answered %s: %s", shown, resp.Status, serverMessage(resp))}
 	default:
 		return Outcome{Status: Unreachable, Err: fmt.Errorf("GET %s: server answered %s", shown, resp.Status)}
 	}
@@ -459,26 +373,25 @@ func (p *Puller) fetch(ctx context.Context, host string) Outcome {
 		return Outcome{Status: Unreachable, Err: fmt.Errorf("GET %s: reading the body: %w", shown, err)}
 	}
 
-	var sig []byte
-	if p.pub != nil {
-		var o Outcome
-		sig, o = p.signature(ctx, resp, fileURL)
-		if sig == nil {
-			return o
-		}
-		if err := signing.Verify(p.pub, host, data, sig); err != nil {
-			return Outcome{Status: Rejected, Err: fmt.Errorf("%s: %w", shown, err)}
-		}
-	}
-
 	meta := Meta{
 		URL:          fileURL,
 		ETag:         resp.Header.Get("ETag"),
 		LastModified: resp.Header.Get("Last-Modified"),
 		SHA256:       sha256Hex(data),
-		Signed:       p.pub != nil,
+		Signed:       len(p.keys) > 0,
 		FetchedAt:    now,
 		CheckedAt:    now,
+	}
+	var sigFile []byte
+	if len(p.keys) > 0 {
+		sig, o := p.signature(ctx, resp, fileURL)
+		if sig == nil {
+			return o
+		}
+		if o := p.verify(shown, host, data, sig, lkg, &meta); o.Status != 0 {
+			return o
+		}
+		sigFile = append(bytes.TrimSpace(sig), '\n')
 	}
 	if lkg != nil && lkg.Meta.SHA256 == meta.SHA256 && lkg.Meta.Signed == meta.Signed {
 		// Same content: keep FetchedAt, but take the validators, so the
@@ -486,7 +399,16 @@ func (p *Puller) fetch(ctx context.Context, host string) Outcome {
 		meta.FetchedAt = lkg.Meta.FetchedAt
 		s := *lkg
 		s.Meta = meta
-		if err := p.storeMeta(host, meta); err != nil {
+		var err error
+		if sigFile == nil || meta.Serial == lkg.Meta.Serial && meta.Key == lkg.Meta.Key && meta.Next == lkg.Meta.Next {
+			err = p.storeMeta(host, meta)
+		} else {
+			// A new signature of the same file (a new key, a rotation
+			// announced): keep it, so the cache verifies with the keys
+			// the server uses now.
+			err = p.store(&s, sigFile)
+		}
+		if err != nil {
 			p.log.Warn("externals: cannot record the confirmation in the cache", "host", host, "err", err)
 		}
 		return Outcome{Status: Unchanged, Snapshot: &s}
@@ -497,7 +419,7 @@ func (p *Puller) fetch(ctx context.Context, host string) Outcome {
 		return Outcome{Status: Rejected, Err: err}
 	}
 	s := &Snapshot{Host: host, Data: data, File: f, Meta: meta}
-	if err := p.store(s, sig); err != nil {
+	if err := p.store(s, sigFile); err != nil {
 		p.log.Error("externals: cannot store a valid file in the cache", "host", host, "dir", p.dir, "err", err)
 		return Outcome{Status: Rejected, Err: fmt.Errorf("%s is valid but cannot be stored in the cache %s (kept the previous one): %w", shown, p.dir, err)}
 	}
@@ -534,6 +456,7 @@ func (p *Puller) signature(ctx context.Context, resp *http.Response, fileURL str
 		return nil, Outcome{Status: Unreachable, Err: fmt.Errorf("GET %s: %w", shown, err)}
 	}
 	req.Header.Set("User-Agent", p.ua)
+	req.Header.Set(signing.TrustHeader, p.trust)
 	sresp, err := p.client.Do(req)
 	if err != nil {
 		return nil, Outcome{Status: Unreachable, Err: fmt.Errorf("signature required: GET %s: %w", shown, err)}
@@ -543,6 +466,8 @@ func (p *Puller) signature(ctx context.Context, resp *http.Response, fileURL str
 	case http.StatusOK:
 	case http.StatusNotFound:
 		return nil, Outcome{Status: Rejected, Err: fmt.Errorf("signature required, but the server has none: no %s header, and GET %s: %s", SignatureHeader, shown, sresp.Status)}
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return nil, Outcome{Status: Denied, Err: fmt.Errorf("GET %s: server answered %s: %s", shown, sresp.Status, serverMessage(sresp))}
 	default:
 		return nil, Outcome{Status: Unreachable, Err: fmt.Errorf("signature required: GET %s: server answered %s", shown, sresp.Status)}
 	}
@@ -557,6 +482,48 @@ func (p *Puller) signature(ctx context.Context, resp *http.Response, fileURL str
 		return nil, Outcome{Status: Rejected, Err: fmt.Errorf("%s: signature is empty", shown)}
 	}
 	return sig, Outcome{}
+}
+
+// verify checks a downloaded file's v2 signature and that it is not
+// older than lkg, the version the agent runs: a file signed earlier with a
+// valid signature is exactly what a replay looks like. On success it
+// records the serial and keys in meta and returns a zero Outcome.
+func (p *Puller) verify(shown, host string, data, sigText []byte, lkg *Snapshot, meta *Meta) Outcome {
+	sig, err := signing.ParseSignature(sigText)
+	if err != nil {
+		return Outcome{Status: Rejected, Err: fmt.Errorf("%s: %w", shown, err)}
+	}
+	key, err := sig.Verify(p.keys, host, data)
+	if err != nil {
+		return Outcome{Status: Rejected, Err: fmt.Errorf("%s: %w", shown, err)}
+	}
+	if lkg != nil && lkg.Meta.SHA256 != meta.SHA256 {
+		switch {
+		case sig.Serial < lkg.Meta.Serial:
+			return Outcome{Status: Rejected, Err: fmt.Errorf("%s: an older signed file (serial %d) than the one this agent runs (serial %d): refused as a replay (or picket server's clock went back)",
+				shown, sig.Serial, lkg.Meta.Serial)}
+		case sig.Serial == lkg.Meta.Serial:
+			return Outcome{Status: Rejected, Err: fmt.Errorf("%s: another file with the serial (%d) of the one this agent runs: refused as a replay", shown, sig.Serial)}
+		}
+	}
+	meta.Serial, meta.Key, meta.Next = sig.Serial, signing.Fingerprint(key), sig.Next
+	if lkg != nil && lkg.Meta.SHA256 == meta.SHA256 && sig.Serial < lkg.Meta.Serial {
+		// The same file signed earlier: harmless, but the agent keeps
+		// the highest serial it has seen.
+		meta.Serial, meta.Key, meta.Next = lkg.Meta.Serial, lkg.Meta.Key, lkg.Meta.Next
+	}
+	return Outcome{}
+}
+
+// serverMessage is the start of an error answer's body, for the agent's
+// own service output: picket server says there why it refused.
+func serverMessage(resp *http.Response) string {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	msg := strings.TrimSpace(strings.ToValidUTF8(string(b), "?"))
+	if msg == "" {
+		return "(no message)"
+	}
+	return msg
 }
 
 // tooLargeError is a body over its limit: the server's content is at

@@ -257,9 +257,9 @@ func TestFetchFailuresKeepCache(t *testing.T) {
 	pub, key := newKey(t)
 	_, otherKey := newKey(t)
 	good := []byte(goodTOML)
-	srv := newFakeServer(t, serveFile(good, signing.Sign(key, "web01", good)))
+	srv := newFakeServer(t, serveFile(good, sig2(key, "web01", good)))
 	dir := t.TempDir()
-	p := newTestPuller(t, srv, Options{PublicKey: pub, CacheDir: dir})
+	p := newTestPuller(t, srv, Options{PublicKeys: trust(pub), CacheDir: dir})
 	if o := p.Fetch(context.Background(), "web01"); o.Status != Updated || !o.Snapshot.Meta.Signed {
 		t.Fatalf("setup: %v %v", o.Status, o.Err)
 	}
@@ -270,7 +270,16 @@ func TestFetchFailuresKeepCache(t *testing.T) {
 
 	// A body whose bytes are new, so no case is mistaken for unchanged.
 	signedWith := func(k ed25519.PrivateKey, host string, data []byte) http.HandlerFunc {
-		return serveFile(data, signing.Sign(k, host, data))
+		return serveFile(data, sig2(k, host, data))
+	}
+	// A signature by another key that claims to be by the trusted one.
+	forged := func(k ed25519.PrivateKey, claimed ed25519.PublicKey, data []byte) []byte {
+		s := signing.SignExternals(k, "web01", serials.Add(1), "", data)
+		s.Key = signing.Fingerprint(claimed)
+		return s.File()
+	}
+	signedAt := func(k ed25519.PrivateKey, host string, data []byte, serial uint64) http.HandlerFunc {
+		return serveFile(data, signing.SignExternals(k, host, serial, "", data).File())
 	}
 	big := append([]byte(goodTOML), bytes.Repeat([]byte("# padding\n"), DefaultMaxSize/10)...)
 	changed := []byte(goodTOML + "# changed\n")
@@ -299,8 +308,12 @@ func TestFetchFailuresKeepCache(t *testing.T) {
 			0, Unreachable, "server answered 500 Internal Server Error (4 attempts)", DefaultRetryMax + 1},
 		{"too many requests retried", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(429) },
 			0, Unreachable, "429 Too Many Requests (4 attempts)", DefaultRetryMax + 1},
-		{"forbidden not retried", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(403) },
-			0, Unreachable, "server answered 403 Forbidden", 1},
+		{"forbidden not retried", func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "bound to another key", http.StatusForbidden)
+		},
+			0, Denied, "server answered 403 Forbidden: bound to another key", 1},
+		{"unauthorized not retried", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(401) },
+			0, Denied, "server answered 401 Unauthorized: (no message)", 1},
 		{"connection dropped", func(w http.ResponseWriter, r *http.Request) {
 			c, _, err := http.NewResponseController(w).Hijack()
 			if err == nil {
@@ -315,24 +328,27 @@ func TestFetchFailuresKeepCache(t *testing.T) {
 			0, Rejected, srv.URL + "/externals/web01.toml:1: check[0].command: missing", 1},
 		{"oversized by length", signedWith(key, "web01", big), 0, Rejected, "larger than 1 MiB (Content-Length", 1},
 		{"oversized streamed", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set(SignatureHeader, string(signing.Sign(key, "web01", big)[:88]))
+			w.Header().Set(SignatureHeader, strings.TrimSpace(string(sig2(key, "web01", big))))
 			for chunk := big; len(chunk) > 0; chunk = chunk[min(len(chunk), 4096):] {
 				w.Write(chunk[:min(len(chunk), 4096)])
 				http.NewResponseController(w).Flush()
 			}
 		}, 0, Rejected, "web01.toml: larger than 1 MiB", 1},
-		{"signed with another key", signedWith(otherKey, "web01", changed), 0, Rejected, "signature does not match", 1},
+		{"signed with another key", signedWith(otherKey, "web01", changed), 0, Rejected, "which is not among the trusted public keys", 1},
 		{"signed for another host", signedWith(key, "web02", changed), 0, Rejected, "signature does not match", 1},
 		{"unsigned", sigFile([]byte("404 page not found\n"), 404), 0, Rejected, "signature required, but the server has none", 1},
-		{"bad .sig file", sigFile(signing.Sign(otherKey, "web01", changed), 200), 0, Rejected, "signature does not match", 1},
-		{"garbage .sig file", sigFile([]byte("not a signature"), 200), 0, Rejected, "not standard base64", 1},
+		{"bad .sig file", sigFile(sig2(otherKey, "web01", changed), 200), 0, Rejected, "which is not among the trusted public keys", 1},
+		{"forged key name", sigFile(forged(otherKey, pub, changed), 200), 0, Rejected, "signature does not match", 1},
+		{"garbage .sig file", sigFile([]byte("not a signature"), 200), 0, Rejected, "not a v2 signature line", 1},
+		{"v1 signature", sigFile(signing.SignV1(key, "web01", changed), 200), 0, Rejected, "a v1 signature (no serial", 1},
+		{"replayed older file", signedAt(key, "web01", changed, 1), 0, Rejected, "an older signed file (serial 1) than the one this agent runs", 1},
 		{"oversized .sig file", sigFile(bytes.Repeat([]byte("A"), 5000), 200), 0, Rejected, "web01.toml.sig: larger than 4 KiB", 1},
 		{"redirect loop", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, r.URL.Path, http.StatusFound) },
 			0, Unreachable, "stopped after 5 redirects", 1 + maxRedirects},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := newTestPuller(t, srv, Options{PublicKey: pub, CacheDir: dir, Timeout: tt.timeout})
+			p := newTestPuller(t, srv, Options{PublicKeys: trust(pub), CacheDir: dir, Timeout: tt.timeout})
 			srv.set(tt.handle)
 			hits := srv.hitCount("/externals/web01.toml")
 			o := p.Fetch(context.Background(), "web01")
@@ -384,11 +400,11 @@ func TestFetchCancelled(t *testing.T) {
 func TestFetchSignatureSources(t *testing.T) {
 	pub, key := newKey(t)
 	data := []byte(goodTOML)
-	sig := signing.Sign(key, "web01", data)
+	sig := sig2(key, "web01", data)
 
 	// Header present: no second request.
 	srv := newFakeServer(t, serveFile(data, sig))
-	p := newTestPuller(t, srv, Options{PublicKey: pub})
+	p := newTestPuller(t, srv, Options{PublicKeys: trust(pub)})
 	if o := p.Fetch(context.Background(), "web01"); o.Status != Updated {
 		t.Fatalf("header: %v %v", o.Status, o.Err)
 	}
@@ -405,7 +421,7 @@ func TestFetchSignatureSources(t *testing.T) {
 		w.Write(data)
 	})
 	dir := t.TempDir()
-	p2 := newTestPuller(t, srv2, Options{PublicKey: pub, CacheDir: dir})
+	p2 := newTestPuller(t, srv2, Options{PublicKeys: trust(pub), CacheDir: dir})
 	if o := p2.Fetch(context.Background(), "web01"); o.Status != Updated || !o.Snapshot.Meta.Signed {
 		t.Fatalf(".sig file: %v %v", o.Status, o.Err)
 	}
@@ -421,15 +437,15 @@ func TestLastKnownGoodAfterKeyChange(t *testing.T) {
 	pub, key := newKey(t)
 	newPub, _ := newKey(t)
 	data := []byte(goodTOML)
-	srv := newFakeServer(t, serveFile(data, signing.Sign(key, "web01", data)))
+	srv := newFakeServer(t, serveFile(data, sig2(key, "web01", data)))
 	dir := t.TempDir()
-	p := newTestPuller(t, srv, Options{PublicKey: pub, CacheDir: dir})
+	p := newTestPuller(t, srv, Options{PublicKeys: trust(pub), CacheDir: dir})
 	if o := p.Fetch(context.Background(), "web01"); o.Status != Updated {
 		t.Fatalf("%v %v", o.Status, o.Err)
 	}
-	rotated := newTestPuller(t, srv, Options{PublicKey: newPub, CacheDir: dir})
+	rotated := newTestPuller(t, srv, Options{PublicKeys: trust(newPub), CacheDir: dir})
 	_, err := rotated.LastKnownGood("web01")
-	if err == nil || errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "signature does not match") {
+	if err == nil || errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "not among the trusted public keys") {
 		t.Errorf("LastKnownGood under a new key: %v", err)
 	}
 
@@ -442,7 +458,7 @@ func TestLastKnownGoodAfterKeyChange(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(plainDir, "web01.toml.sig")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("signature stored without a key: %v", err)
 	}
-	strict := newTestPuller(t, srv, Options{PublicKey: pub, CacheDir: plainDir})
+	strict := newTestPuller(t, srv, Options{PublicKeys: trust(pub), CacheDir: plainDir})
 	if _, err := strict.LastKnownGood("web01"); err == nil || errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("unsigned cache under a key: %v", err)
 	}
@@ -672,7 +688,7 @@ func TestNewPullerOptions(t *testing.T) {
 		{Options{URL: "https:///e/", CacheDir: "d"}, "no host"},
 		{Options{URL: "https://x/e/?a=b", CacheDir: "d"}, "no query"},
 		{Options{URL: "https://x/e/"}, "cache directory"},
-		{Options{URL: "https://x/e/", CacheDir: "d", PublicKey: pub[:5]}, "public key is 5 bytes"},
+		{Options{URL: "https://x/e/", CacheDir: "d", PublicKeys: trust(pub[:5])}, "public key is 5 bytes"},
 		{Options{URL: "https://x/e/", CacheDir: "d", Timeout: -1}, "negative"},
 		{Options{URL: "https://user:secret@x/e/?q", CacheDir: "d"}, "xxxxx"},
 	}
@@ -682,7 +698,7 @@ func TestNewPullerOptions(t *testing.T) {
 			t.Errorf("%+v: err = %v, want %q", b.o, err, b.want)
 		}
 	}
-	p, err := NewPuller(Options{URL: "http://x/e", CacheDir: "d", PublicKey: pub, TLS: &tls.Config{MinVersion: tls.VersionTLS10}})
+	p, err := NewPuller(Options{URL: "http://x/e", CacheDir: "d", PublicKeys: trust(pub), TLS: &tls.Config{MinVersion: tls.VersionTLS10}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -269,7 +269,7 @@ func TestStalledClientDoesNotBlockOthers(t *testing.T) {
 
 func TestConnectionLimit(t *testing.T) {
 	col := newCollector()
-	srv := &Server{Method: None, Handler: col, MaxConns: 1, ReadTimeout: time.Hour}
+	srv := &Server{Method: None, Handler: col, MaxConns: 1, MaxConnsPerSource: -1, ReadTimeout: time.Hour}
 	addr, logs := startServer(t, srv)
 	first, err := (&Dialer{}).Dial(context.Background(), addr)
 	if err != nil {
@@ -288,6 +288,64 @@ func TestConnectionLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	col.wait(t, 1)
+}
+
+// One address holding its share of connections is refused more, while
+// another address still gets in; a connection closed gives its slot back.
+func TestConnectionLimitPerSource(t *testing.T) {
+	col := newCollector()
+	srv := &Server{Method: None, Handler: col, MaxConns: 16, MaxConnsPerSource: 2, ReadTimeout: time.Hour}
+	addr, logs := startServer(t, srv)
+	from := func(ip string) (*Conn, error) {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
+		nc, err := d.Dial("tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		c, err := (&Dialer{Timeout: 5 * time.Second}).Handshake(context.Background(), nc)
+		if err != nil {
+			nc.Close()
+		}
+		return c, err
+	}
+	var held []*Conn
+	for range 2 {
+		c, err := from("127.0.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	if _, err := from("127.0.0.1"); err == nil {
+		t.Fatal("a third connection from one address got an init packet past MaxConnsPerSource=2")
+	}
+	other, err := from("127.0.0.2")
+	if err != nil {
+		t.Fatalf("another address was locked out: %v", err)
+	}
+	if err := other.Send(context.Background(), Packet{Host: "h", Output: "from .2"}); err != nil {
+		t.Fatal(err)
+	}
+	col.wait(t, 1)
+	other.Close()
+	if st := srv.Stats(); st.RefusedPerSource != 1 || st.Refused != 0 || !strings.Contains(logs.String(), "too many connections from this address") {
+		t.Errorf("stats %+v, log:\n%s", st, logs)
+	}
+	held[0].Close()
+	// The server notices the close when its read returns.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := from("127.0.0.1")
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a closed connection did not give its slot back")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	held[1].Close()
 }
 
 // A server that accepts but never reads: the client's write must give up

@@ -65,8 +65,13 @@ type Server struct {
 	ReadTimeout time.Duration
 	// MaxConns caps concurrent connections; more are closed at once.
 	MaxConns int
-	Handler  Handler
-	Logger   *slog.Logger
+	// MaxConnsPerSource caps the concurrent connections from one source
+	// address, so one client (a broken or hostile one holding idle
+	// connections) cannot take every slot and lock the others out.
+	// Zero: MaxConns/8, at least 1; negative: no cap per source.
+	MaxConnsPerSource int
+	Handler           Handler
+	Logger            *slog.Logger
 	// Now and Rand replace the clock and the IV source in tests.
 	Now  func() time.Time
 	Rand io.Reader
@@ -78,26 +83,29 @@ type Server struct {
 
 // Stats are a server's running totals.
 type Stats struct {
-	Connections    uint64 // accepted and served
-	Refused        uint64 // closed because MaxConns was reached
-	Packets        uint64 // valid packets handed to the Handler
-	LegacyPackets  uint64 // of which 720-byte packets
-	BadVersion     uint64
-	BadCRC         uint64
-	Stale          uint64
-	ShortPackets   uint64 // connection ended or timed out inside a packet
-	HandshakeFails uint64
+	Connections uint64 // accepted and served
+	Refused     uint64 // closed because MaxConns was reached
+	// RefusedPerSource were closed because their source address had
+	// MaxConnsPerSource open already.
+	RefusedPerSource uint64
+	Packets          uint64 // valid packets handed to the Handler
+	LegacyPackets    uint64 // of which 720-byte packets
+	BadVersion       uint64
+	BadCRC           uint64
+	Stale            uint64
+	ShortPackets     uint64 // connection ended or timed out inside a packet
+	HandshakeFails   uint64
 }
 
 type serverCounters struct {
-	connections, refused, packets, legacy, badVersion, badCRC, stale, short, handshake atomic.Uint64
+	connections, refused, refusedSource, packets, legacy, badVersion, badCRC, stale, short, handshake atomic.Uint64
 }
 
 // Stats returns a snapshot of the server's counters.
 func (s *Server) Stats() Stats {
 	c := &s.stats
 	return Stats{
-		Connections: c.connections.Load(), Refused: c.refused.Load(),
+		Connections: c.connections.Load(), Refused: c.refused.Load(), RefusedPerSource: c.refusedSource.Load(),
 		Packets: c.packets.Load(), LegacyPackets: c.legacy.Load(),
 		BadVersion: c.badVersion.Load(), BadCRC: c.badCRC.Load(), Stale: c.stale.Load(),
 		ShortPackets: c.short.Load(), HandshakeFails: c.handshake.Load(),
@@ -152,6 +160,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	stopAccept := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stopAccept()
 	slots := make(chan struct{}, maxConns)
+	perSource := newSourceLimit(s.MaxConnsPerSource, maxConns)
 	var tempDelay time.Duration
 	for {
 		nc, err := ln.Accept()
@@ -175,9 +184,18 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			return fmt.Errorf("nsca accept: %w", err)
 		}
 		tempDelay = 0
+		src := sourceOf(nc.RemoteAddr())
+		if !perSource.take(src) {
+			s.stats.refusedSource.Add(1)
+			s.limit.log(slog.LevelWarn, "nsca connection refused: too many connections from this address",
+				"client", nc.RemoteAddr().String(), "max_conns_per_source", perSource.max)
+			nc.Close()
+			continue
+		}
 		select {
 		case slots <- struct{}{}:
 		default:
+			perSource.give(src)
 			s.stats.refused.Add(1)
 			s.limit.log(slog.LevelWarn, "nsca connection refused: too many connections",
 				"client", nc.RemoteAddr().String(), "max_conns", maxConns)
@@ -188,7 +206,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer func() { <-slots }()
+			defer func() { <-slots; perSource.give(src) }()
 			stop := context.AfterFunc(ctx, func() { nc.Close() })
 			defer stop()
 			defer nc.Close()

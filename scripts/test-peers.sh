@@ -11,12 +11,16 @@
 set -euo pipefail
 
 packages=(
-  # NSCA both ways, Nagios itself, the plugins the checks run, Icinga 2
-  nsca nsca-client nagios4-core monitoring-plugins-basic icinga2
+  # NSCA both ways, Nagios itself, the plugins the checks run, Icinga 2,
+  # a CONNECT proxy for agents behind one
+  nsca nsca-client nagios4-core monitoring-plugins-basic icinga2 tinyproxy
   # packaging: rpm reads the rpm, systemd gives systemd-analyze (not
   # systemd-sysv: init stays as it is), wixl/msitools build and read the
   # MSI, osslsigncode and openssl sign it, puppet* test the Puppet module
   rpm systemd wixl msitools osslsigncode openssl puppet puppet-lint ruby-rspec-puppet
+  # the Windows lane: 64-bit Wine runs picket.exe (no i386 needed), mingw
+  # builds the ProcessPrng shim Wine 8.0 lacks
+  wine wine64 gcc-mingw-w64-x86-64
 )
 
 missing=()

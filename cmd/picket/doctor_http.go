@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -17,7 +16,6 @@ import (
 	"github.com/picket-monitoring/picket/externals"
 	"github.com/picket-monitoring/picket/internal/agent"
 	"github.com/picket-monitoring/picket/internal/config"
-	"github.com/picket-monitoring/picket/internal/signing"
 )
 
 // expiryWarning is how long before a certificate expires doctor starts to
@@ -37,28 +35,24 @@ func (d *doctor) externals(ctx context.Context) []finding {
 	if f := d.broken("externals", shown, "externals"); f != nil {
 		return f
 	}
-	tc, err := agent.ClientTLS(e)
+	central, err := agent.CentralOf(d.cfg)
 	if err != nil {
-		return []finding{fail("externals", shown, err.Error(), "point ca_file, cert_file and key_file at readable PEM files")}
+		return []finding{fail("externals", shown, err.Error(), "point ca_file, cert_file and key_file at readable PEM files, and state_dir's identity.key readable by the agent's user")}
 	}
 	tctx, cancel := context.WithTimeout(ctx, d.timeout)
-	f := d.serverTLS(tctx, "externals", e.URL, tc)
+	f := d.serverTLS(tctx, "externals", e.URL, central.TLS)
 	cancel()
 	out := []finding{f}
 	if f.Status == statusFail {
 		return append(out, finding{Status: statusSkip, Check: "externals", Subject: shown,
 			Message: "the hosts' files were not fetched: no usable connection (above)"})
 	}
-	var pub ed25519.PublicKey
-	if e.PublicKey != "" {
-		pub, _ = signing.ParsePublicKey(e.PublicKey) // validated at load
-	}
 	tmp, err := os.MkdirTemp("", "picket-doctor-")
 	if err != nil {
 		return append(out, fail("externals", shown, "temporary folder: "+err.Error(), "set TMPDIR to a writable folder"))
 	}
 	defer os.RemoveAll(tmp)
-	p, err := externals.NewPuller(externals.Options{URL: e.URL, TLS: tc, PublicKey: pub, CacheDir: tmp,
+	p, err := externals.NewPuller(externals.Options{URL: e.URL, TLS: central.TLS, Proxy: central.Proxy, PublicKeys: central.Keys, Signer: central.Signer, CacheDir: tmp,
 		Timeout: d.timeout, MaxSize: int64(e.MaxSize), RetryMax: -1, UserAgent: "picket-doctor/" + version})
 	if err != nil {
 		return append(out, fail("externals", shown, err.Error(), "correct externals.url"))
@@ -227,7 +221,7 @@ func (d *doctor) autoreg(ctx context.Context) []finding {
 	case len(strings.TrimSpace(string(token))) == 0:
 		return []finding{fail("autoreg", shown, "token_file "+a.TokenFile+" is empty", "write the registration token from picket server's tokens file into it")}
 	}
-	tc, err := agent.ClientTLS(d.cfg.Externals)
+	central, err := agent.CentralOf(d.cfg)
 	if err != nil {
 		return []finding{fail("autoreg", shown, err.Error(), "point externals.ca_file, cert_file and key_file at readable PEM files")}
 	}
@@ -238,7 +232,7 @@ func (d *doctor) autoreg(ctx context.Context) []finding {
 		return []finding{fail("autoreg", shown, err.Error(), "correct autoreg.url")}
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = tc
+	tr.TLSClientConfig, tr.Proxy = central.TLS, central.Proxy
 	defer tr.CloseIdleConnections()
 	resp, err := (&http.Client{Transport: tr}).Do(req)
 	if err != nil {

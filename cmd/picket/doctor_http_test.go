@@ -58,7 +58,7 @@ func centralServer(t *testing.T, cert tls.Certificate, key ed25519.PrivateKey, f
 			http.NotFound(w, r)
 			return
 		}
-		w.Header().Set(externals.SignatureHeader, strings.TrimSpace(string(signing.Sign(key, "web01", []byte(file)))))
+		w.Header().Set(externals.SignatureHeader, signing.SignExternals(key, "web01", 1, "", []byte(file)).String())
 		io.WriteString(w, file)
 	})
 	mux.HandleFunc("/v1/register", func(w http.ResponseWriter, r *http.Request) {
@@ -127,7 +127,7 @@ func TestDoctorExternals(t *testing.T) {
 			{"PASS  autoreg https://127.0.0.1:", "405 to a GET", "only a POST registers"},
 		}},
 		{"signed with another key", centralServer(t, good, otherKey, doctorExternals), goodCA, false, exitCritical, [][]string{
-			{"FAIL  externals web01.toml: ", "refused: ", "signature does not match", " — fix: "},
+			{"FAIL  externals web01.toml: ", "refused: ", "not among the trusted public keys", " — fix: "},
 		}},
 		{"not registered, with autoreg", centralServer(t, good, key, ""), goodCA, true, exitOK, [][]string{
 			{"WARN  externals web01.toml: ", "not registered yet", "(404)", " — fix: none needed"},

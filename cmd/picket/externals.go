@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
 	"flag"
@@ -72,7 +73,7 @@ func runExternals(_ context.Context, args []string, sio stdio) int {
 		fmt.Fprintf(sio.err, "picket externals check: --host %q: letters, digits, '.', '_' and '-' only, at most 63\n", *host)
 		return exitUsage
 	}
-	var pub []byte
+	var pub ed25519.PublicKey
 	if *pubKey != "" {
 		k, err := signing.ParsePublicKey(*pubKey)
 		if err != nil {
@@ -98,16 +99,21 @@ func runExternals(_ context.Context, args []string, sio stdio) int {
 	}
 	signed := ""
 	if pub != nil {
-		sig, err := os.ReadFile(path + ".sig")
+		text, err := os.ReadFile(path + ".sig")
 		if err != nil {
 			fmt.Fprintf(sio.err, "%s: signature required: %v\n", path, err)
 			return exitCritical
 		}
-		if err := signing.Verify(pub, *host, data, sig); err != nil {
+		// As the agent reads it from the network: v2 only.
+		sig, err := signing.ParseSignature(text)
+		if err == nil {
+			_, err = sig.Verify([]ed25519.PublicKey{pub}, *host, data)
+		}
+		if err != nil {
 			fmt.Fprintf(sio.err, "%s.sig: %v\n", path, err)
 			return exitCritical
 		}
-		signed = ", signature valid"
+		signed = fmt.Sprintf(", signature valid, serial %d", sig.Serial)
 	}
 	writeExternals(sio, path, *host, data, f, signed)
 	return exitOK

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -97,14 +98,51 @@ func TestExternalsCheckSignature(t *testing.T) {
 	if code, _, errs := run("externals", "check", "--public-key", pubArg, path); code != exitCritical || !strings.Contains(errs, "signature required") {
 		t.Errorf("no .sig: exit %d, stderr %q", code, errs)
 	}
-	os.WriteFile(path+".sig", signing.Sign(key, "web01", []byte(externalsFile)), 0o644)
+	// A v1 signature is refused, as the agent refuses it from the network.
+	os.WriteFile(path+".sig", signing.SignV1(key, "web01", []byte(externalsFile)), 0o644)
+	if code, _, errs := run("externals", "check", "--public-key", pubArg, path); code != exitCritical || !strings.Contains(errs, "a v1 signature") {
+		t.Errorf("v1: exit %d, stderr %q", code, errs)
+	}
+	os.WriteFile(path+".sig", signing.SignExternals(key, "web01", 77, "", []byte(externalsFile)).File(), 0o644)
 	code, out, errs := run("externals", "check", "--public-key", pubArg, path)
-	if code != exitOK || !strings.Contains(out, "signature valid") {
+	if code != exitOK || !strings.Contains(out, "signature valid, serial 77") {
 		t.Errorf("signed: exit %d, stderr %q\n%s", code, errs, out)
 	}
 	// The signature binds the host: the same file is not valid for another.
 	if code, _, errs := run("externals", "check", "--public-key", pubArg, "--host", "web02", path); code != exitCritical || !strings.Contains(errs, "does not match") {
 		t.Errorf("other host: exit %d, stderr %q", code, errs)
+	}
+}
+
+// The doc's recipe for signing by hand with OpenSSL gives a file the agent
+// accepts.
+func TestExternalsCheckOpenSSLSignature(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil {
+		if testing.Short() {
+			t.Skip("openssl: not installed (Debian package openssl)")
+		}
+		t.Fatal("openssl not found: install Debian's openssl package")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "web01.toml")
+	os.WriteFile(path, []byte(externalsFile), 0o644)
+	script := `set -e
+openssl genpkey -algorithm ed25519 -out externals.key 2>/dev/null
+serial=$(date +%s%N)
+{ printf 'picket-externals-v2\0%s\0%s\0\0' web01 "$serial"; cat web01.toml; } > msg
+sig=$(openssl pkeyutl -sign -rawin -inkey externals.key -in msg | base64 -w0)
+echo "v2 serial=$serial sig=$sig" > web01.toml.sig
+echo "ed25519:$(openssl pkey -in externals.key -pubout -outform DER | tail -c 32 | base64)"
+`
+	cmd := exec.Command("/bin/sh", "-c", script)
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("openssl recipe: %v", err)
+	}
+	code, stdout, errs := run("externals", "check", "--public-key", strings.TrimSpace(string(out)), path)
+	if code != exitOK || !strings.Contains(stdout, "signature valid") {
+		t.Errorf("exit %d, stderr %q\n%s", code, errs, stdout)
 	}
 }
 

@@ -12,8 +12,11 @@ import (
 )
 
 const serverUsage = `Usage: picket server [--config server.toml] [--nsca-config /etc/nsca.cfg] [--log-level info]
-       picket server keygen --key FILE
+       picket server keygen --key FILE [--next]
        picket server hosts [--config server.toml] [--json]
+       picket server hosts forget|rekey [--config server.toml] HOST
+       picket server token add [--config server.toml] --name NAME [--hosts RE] [--profile P] [--expires 72h] [--max-uses N]
+       picket server token list [--config server.toml] [--json]
        picket server render [--config server.toml] [--force] [HOST...]
 
 Runs the central side: the NSCA receiver into Nagios' command file, the
@@ -26,10 +29,15 @@ from an nsca daemon's nsca.cfg, so picket can replace the daemon without
 touching Nagios.
 
 keygen writes a new externals signing key and prints the public key for
-the agents' [externals] public_key. hosts lists the registered agents.
-render renders registered hosts' externals again from their profiles
-(after a profile changed); files an administrator edited are kept unless
---force.
+the agents' [externals] public_key (with --next, the key to rotate to).
+hosts lists the registered agents and the key each host name is bound
+to; hosts forget releases a host's name (its next registration with a
+valid token binds a new key), hosts rekey lets a new key replace the
+bound one at the next registration with a valid token. token add makes
+an enrollment token, prints it once and keeps only its SHA-256; token
+list shows the tokens and their uses. render renders registered hosts'
+externals again from their profiles (after a profile changed); files an
+administrator edited are kept unless --force.
 `
 
 func runServer(ctx context.Context, args []string, sio stdio) int {
@@ -38,7 +46,9 @@ func runServer(ctx context.Context, args []string, sio stdio) int {
 		case "keygen":
 			return runServerKeygen(args[1:], sio)
 		case "hosts":
-			return runServerHosts(args[1:], sio)
+			return runServerHosts(ctx, args[1:], sio)
+		case "token":
+			return runServerToken(args[1:], sio)
 		case "render":
 			return runServerRender(ctx, args[1:], sio)
 		}

@@ -12,7 +12,7 @@ import (
 
 const setupUsage = `Usage: picket setup [--config FILE] [--server HOST[:PORT][,...]] [--nsca-password PW]
                     [--nsca-encryption METHOD] [--externals-url URL] [--registration-url URL]
-                    [--registration-token TOKEN] [--hostname NAME] [--service NAME] [--force]
+                    [--registration-token TOKEN] [--hostname NAME] [--proxy URL] [--service NAME] [--force]
 
 Writes the agent's first-contact config from an installer's settings; the
 MSI runs it with its public properties. Empty values are left out. The NSCA
@@ -42,6 +42,7 @@ func runSetup(_ context.Context, args []string, sio stdio) int {
 	fs.StringVar(&s.RegistrationURL, "registration-url", "", "[autoreg] url")
 	fs.StringVar(&s.RegistrationToken, "registration-token", "", "registration token")
 	fs.StringVar(&s.Hostname, "hostname", "", "host name the agent reports as")
+	fs.StringVar(&s.Proxy, "proxy", "", "[externals] proxy: http://host:port to reach the central server through")
 	svc := fs.String("service", "", "Windows service whose recovery actions to set")
 	force := fs.Bool("force", false, "replace an existing config")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {

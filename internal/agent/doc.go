@@ -11,8 +11,10 @@
 //
 // In state_dir it owns the ledger of lost results (losses.json; `picket
 // spool ack` writes losses.ack), and its externals manager keeps the
-// last-known-good externals and the registration's answer there; it opens
-// the spool in spool_dir.
+// last-known-good externals, the registration's answer and the agent's
+// identity key there (identity.key, 0600: made at the first registration,
+// it signs every request to the central server and never leaves the
+// host); it opens the spool in spool_dir.
 //
 // When Run's context is cancelled, the externals stop, the poller kills the
 // plugins still running and stores their results ("check interrupted ...:

@@ -3,14 +3,11 @@ package agent
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -43,6 +40,12 @@ type extManager struct {
 	regPath string
 	logger  *slog.Logger
 	now     func() time.Time
+	// signer is the agent's identity; nil when it has no key (no
+	// [autoreg], and none made before).
+	signer *signing.Signer
+	// keys are the externals keys the agent trusts.
+	keys []ed25519.PublicKey
+	pins *pinSet
 
 	notify chan struct{}
 	// regAsked is set, and kick woken, when a target says the server
@@ -75,6 +78,14 @@ type regState struct {
 	done     bool
 	assigned string
 	err      string
+	// key and since are the binding the last answer reported: the key's
+	// fingerprint and when the server bound it; empty when the host is
+	// not bound to the agent's key (yet).
+	key   string
+	since time.Time
+	// bindTried: a registration to bind the key was made in this run,
+	// whatever came of it, so a refused one is not retried every pull.
+	bindTried bool
 }
 
 // newExtManager builds the manager a config describes; nil when the config
@@ -83,43 +94,55 @@ func newExtManager(cfg *config.Config, version string, logger *slog.Logger) (*ex
 	if cfg.Externals.URL == "" {
 		return nil, nil
 	}
-	tlsConf, err := clientTLS(cfg.Externals)
-	if err != nil {
-		return nil, err
-	}
-	var pub ed25519.PublicKey
-	if cfg.Externals.PublicKey != "" {
-		if pub, err = signing.ParsePublicKey(cfg.Externals.PublicKey); err != nil {
-			return nil, fmt.Errorf("externals.public_key: %w", err)
-		}
-	}
-	puller, err := externals.NewPuller(externals.Options{
-		URL:       cfg.Externals.URL,
-		TLS:       tlsConf,
-		PublicKey: pub,
-		CacheDir:  filepath.Join(cfg.StateDir, "externals"),
-		Timeout:   cfg.Externals.Timeout.Duration,
-		MaxSize:   int64(cfg.Externals.MaxSize),
-		Logger:    logger,
-		UserAgent: "picket/" + version,
-	})
-	if err != nil {
-		return nil, err
-	}
 	m := &extManager{
 		cfg:     cfg,
-		puller:  puller,
 		regPath: filepath.Join(cfg.StateDir, registrationFile),
 		logger:  logger,
 		now:     time.Now,
 		notify:  make(chan struct{}, 1),
 		kick:    make(chan struct{}, 1),
 	}
+	a, aerr := autoreg.LoadAssignment(m.regPath)
+	if aerr == nil {
+		m.reg.done, m.reg.assigned, m.reg.key, m.reg.since = true, a.Host, a.Key, a.BoundSince
+	}
+	m.pins = newPinSet(cfg.Externals, a.ServerPins)
+	tlsConf, err := clientTLS(cfg.Externals, m.pins)
+	if err != nil {
+		return nil, err
+	}
+	proxy, err := proxyFunc(cfg.Externals)
+	if err != nil {
+		return nil, err
+	}
+	if m.keys, err = trustedKeys(cfg.Externals); err != nil {
+		return nil, err
+	}
+	if m.signer, err = loadIdentity(cfg, logger); err != nil {
+		return nil, err
+	}
+	puller, err := externals.NewPuller(externals.Options{
+		URL:        cfg.Externals.URL,
+		TLS:        tlsConf,
+		Proxy:      proxy,
+		PublicKeys: m.keys,
+		Signer:     m.signer,
+		CacheDir:   filepath.Join(cfg.StateDir, "externals"),
+		Timeout:    cfg.Externals.Timeout.Duration,
+		MaxSize:    int64(cfg.Externals.MaxSize),
+		Logger:     logger,
+		UserAgent:  "picket/" + version,
+	})
+	if err != nil {
+		return nil, err
+	}
+	m.puller = puller
 	if cfg.Autoreg.URL != "" {
 		m.client = &autoreg.Client{
 			URL:        cfg.Autoreg.URL,
 			TokenFile:  cfg.Autoreg.TokenFile,
-			HTTP:       httpClient(tlsConf),
+			Signer:     m.signer,
+			HTTP:       httpClient(tlsConf, proxy),
 			MaxBackoff: cfg.Autoreg.MaxBackoff.Duration,
 			Logger:     logger,
 		}
@@ -148,10 +171,32 @@ func newExtManager(cfg *config.Config, version string, logger *slog.Logger) (*ex
 		}
 		m.hosts = append(m.hosts, he)
 	}
-	if a, err := autoreg.LoadAssignment(m.regPath); err == nil {
-		m.reg.done, m.reg.assigned = true, a.Host
-	}
 	return m, nil
+}
+
+// loadIdentity reads the agent's key from state_dir, making it when the
+// agent registers and has none yet: the key its host name gets bound to.
+// Without [autoreg] an existing key is still used (the host may have
+// been registered before the section went), and none is made.
+func loadIdentity(cfg *config.Config, logger *slog.Logger) (*signing.Signer, error) {
+	path := filepath.Join(cfg.StateDir, identityKeyFile)
+	var key ed25519.PrivateKey
+	var err error
+	created := false
+	if cfg.Autoreg.URL != "" {
+		key, created, err = signing.LoadOrCreateKey(path)
+	} else if key, err = signing.ReadSigningKey(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the agent's identity key: %w", err)
+	}
+	s := signing.NewSigner(cfg.Hostname, key)
+	if created {
+		logger.Info("identity key made: the server binds this host's name to it at its registration",
+			"key", signing.Fingerprint(s.PublicKey()), "file", path)
+	}
+	return s, nil
 }
 
 // assigned returns the host name a registration gave this agent, if any
@@ -286,6 +331,14 @@ func (m *extManager) fetchAll(ctx context.Context) (needReg bool) {
 				needReg = true
 			case he.snap == nil && !m.reg.done:
 				needReg = true
+			case out.Status == externals.Denied:
+				// Not bound (any more) to this agent's key: registering
+				// binds it, with a token, or says why not.
+				needReg = true
+			case m.needsBinding():
+				m.logger.Info("this host is not bound to the agent's key yet: registering to bind it",
+					"key", signing.Fingerprint(m.signer.PublicKey()))
+				needReg = true
 			case stale && !he.stale:
 				m.logger.Error("externals stale: auto-config mode, running local checks only", "host", he.host,
 					"max_stale", m.cfg.Externals.MaxStale.String())
@@ -302,7 +355,7 @@ func (m *extManager) fetchAll(ctx context.Context) (needReg bool) {
 // ctx ends; the agent keeps running (and spooling) meanwhile.
 func (m *extManager) register(ctx context.Context) (string, bool) {
 	m.mu.Lock()
-	m.reg.active, m.reg.err = true, ""
+	m.reg.active, m.reg.err, m.reg.bindTried = true, "", true
 	m.mu.Unlock()
 	m.signal()
 	req := m.facts(ctx)
@@ -319,6 +372,8 @@ func (m *extManager) register(ctx context.Context) (string, bool) {
 		return "", false
 	}
 	m.reg.done, m.reg.assigned, m.reg.attempts = true, resp.Host, m.reg.attempts+1
+	m.reg.key, m.reg.since = resp.Key, resp.BoundSince
+	m.pins.learn(resp.ServerPins)
 	// On a first start nothing may have created state_dir yet (the
 	// externals cache is made at the first successful pull).
 	err = os.MkdirAll(filepath.Dir(m.regPath), 0o700)
@@ -329,6 +384,15 @@ func (m *extManager) register(ctx context.Context) (string, bool) {
 		m.logger.Error("cannot keep the registration's answer; it will be asked again at the next start", "err", err)
 	}
 	return resp.Host, true
+}
+
+// needsBinding reports whether the agent has a key the server has not
+// bound its host to (an agent upgraded from before identities, or a host
+// an administrator released) and has not tried to bind it in this run.
+// The caller holds m.mu.
+func (m *extManager) needsBinding() bool {
+	return m.client != nil && m.signer != nil && !m.reg.bindTried &&
+		m.reg.key != signing.Fingerprint(m.signer.PublicKey())
 }
 
 // staleLocked reports whether he's externals were last confirmed longer
@@ -372,40 +436,6 @@ func mergeChecks(local, ext []check.Check, logger *slog.Logger) []check.Check {
 		out = append(out, c)
 	}
 	return out
-}
-
-// clientTLS is the TLS of every request to the central server: the system's
-// roots plus ca_file, an optional client certificate, TLS 1.2 at least.
-func clientTLS(e config.Externals) (*tls.Config, error) {
-	tc := &tls.Config{MinVersion: tls.VersionTLS12}
-	if e.CAFile != "" {
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		pem, err := os.ReadFile(e.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("externals.ca_file: %w", err)
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("externals.ca_file: %s holds no PEM certificate", e.CAFile)
-		}
-		tc.RootCAs = pool
-	}
-	if e.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(e.CertFile, e.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("externals.cert_file: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	return tc, nil
-}
-
-func httpClient(tc *tls.Config) *http.Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = tc
-	return &http.Client{Transport: tr}
 }
 
 // ownServices lists what the agent reports outside its externals, so the

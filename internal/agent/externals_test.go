@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/pem"
+	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,6 +16,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -38,7 +41,42 @@ type central struct {
 	pub       ed25519.PublicKey
 	caFile    string // the server's certificate, for the agent's ca_file
 	tokenFile string // the agent's copy of the registration token
+	ids       *autoreg.Identities
 	conns     atomic.Int64
+
+	mu sync.Mutex
+	// auths is, for each externals request, who signed it and whether
+	// the signature verified with the key bound to that host.
+	auths []string
+}
+
+// checkAuth records how each externals request was signed.
+func (c *central) checkAuth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		res := "unsigned"
+		if a, err := signing.ParseRequestAuth(r, nil); err == nil {
+			res = a.Host + ": not bound"
+			if b, ok := c.ids.Get(a.Host); ok {
+				res = a.Host + ": verified"
+				if a.Verify(b.PublicKey()) != nil {
+					res = a.Host + ": bad signature"
+				}
+			}
+		}
+		c.mu.Lock()
+		c.auths = append(c.auths, res)
+		c.mu.Unlock()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (c *central) lastAuth() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.auths) == 0 {
+		return ""
+	}
+	return c.auths[len(c.auths)-1]
 }
 
 // baseProfile is what a registered host gets: one check of a drop-in
@@ -71,10 +109,15 @@ func startCentral(t *testing.T) *central {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokens, err := autoreg.LoadTokens(write("tokens", "# agents\ns3cret-token\n", 0o600))
+	tokens, err := autoreg.LoadTokens(write("tokens", "# agents\ns3cret-token\n", 0o600), "")
 	if err != nil {
 		t.Fatal(err)
 	}
+	ids, err := autoreg.OpenIdentities(context.Background(), filepath.Join(root, "identities.json"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.ids = ids
 	c.tokenFile = write("agent.token", "s3cret-token\n", 0o600)
 	reg, err := autoreg.OpenRegistry(filepath.Join(root, "registry.json"))
 	if err != nil {
@@ -88,14 +131,19 @@ func startCentral(t *testing.T) *central {
 			_, err := externals.Parse(host+".toml", data, host)
 			return err
 		},
-		Write: func(host string, data []byte) error { return externals.WriteFile(c.dir, host, data, c.key) },
+		Write: func(host string, data []byte) error {
+			return externals.WriteFile(c.dir, host, data, &externals.Keys{Current: c.key})
+		},
 	}
 	mux := http.NewServeMux()
 	// No Key: the handler serves the signature files written beside each
 	// file, so a test can publish one signed with the wrong key.
-	mux.Handle("/externals/", http.StripPrefix("/externals/", &externals.Handler{Dir: c.dir}))
-	mux.Handle("/v1/register", autoreg.NewHandler(autoreg.HandlerOptions{Assigner: assigner, Tokens: tokens, Rate: rate.Inf}))
+	mux.Handle("/externals/", http.StripPrefix("/externals/", c.checkAuth(&externals.Handler{Dir: c.dir})))
+	mux.Handle("/v1/register", autoreg.NewHandler(autoreg.HandlerOptions{Assigner: assigner, Rate: rate.Inf, GlobalRate: rate.Inf,
+		Guard: &autoreg.Guard{Tokens: tokens, Identities: ids, Replay: &signing.ReplayCache{}}}))
 	c.Server = httptest.NewUnstartedServer(mux)
+	// Handshakes a test makes fail on purpose are not news.
+	c.Config.ErrorLog = log.New(io.Discard, "", 0)
 	c.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		switch s {
 		case http.StateNew:
@@ -113,7 +161,7 @@ func startCentral(t *testing.T) *central {
 // publish puts data on the server as host's externals, signed with key.
 func (c *central) publish(t *testing.T, host, data string, key ed25519.PrivateKey) {
 	t.Helper()
-	if err := externals.WriteFile(c.dir, host, []byte(data), key); err != nil {
+	if err := externals.WriteFile(c.dir, host, []byte(data), &externals.Keys{Current: key}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -320,7 +368,7 @@ func TestExtManagerKeepsLastKnownGoodOnRejection(t *testing.T) {
 	}{
 		{"invalid TOML", good + "intrval = \"5m\"\n", func(c *central) ed25519.PrivateKey { return c.key }, "unknown key"},
 		{"signed with another key", good + "\n[[check]]\nservice = \"rogue\"\ncommand = \"check_rogue\"\n",
-			func(*central) ed25519.PrivateKey { return otherKey }, "signature does not match"},
+			func(*central) ed25519.PrivateKey { return otherKey }, "which is not among the trusted public keys"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -416,6 +464,8 @@ func TestExtManagerAutoConfigMode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Bound, as after a registration: binding is no reason to register.
+	m.reg.key = signing.Fingerprint(m.signer.PublicKey())
 	if needReg := m.fetchAll(context.Background()); needReg || len(m.checks()) != 1 {
 		t.Fatalf("first pull: needReg %v, checks %+v", needReg, m.checks())
 	}
@@ -513,7 +563,7 @@ interval = "1m"
 		t.Errorf("db1's check = %+v, want db_conn at 10.0.0.5 with DB_PASS", db)
 	}
 	r := m.report(time.Now())
-	if r.State != check.OK || !strings.HasSuffix(r.Output, "2 externals checks for 2 hosts") ||
+	if r.State != check.OK || !strings.Contains(r.Output, "2 externals checks for 2 hosts; no identity key") ||
 		!strings.Contains(r.LongOutput, "db1: externals "+c.version(t, "db1")) {
 		t.Errorf("report = %v %q / %q", r.State, r.Output, r.LongOutput)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/picket-monitoring/picket/externals"
 	"github.com/picket-monitoring/picket/internal/check"
+	"github.com/picket-monitoring/picket/internal/signing"
 )
 
 // report is the agent's externals service: which version of each host's
@@ -72,12 +73,23 @@ func (m *extManager) report(now time.Time) check.Result {
 			case m.reg.done && !m.reg.active:
 				raise(check.Critical, fmt.Sprintf("%s: registered, but the server still has no externals for this host (404); %s", he.host, keep))
 			}
+		case externals.Denied:
+			raise(check.Critical, fmt.Sprintf("%s: the server refuses this agent the externals: %s; %s", he.host, why, keep))
 		case externals.Unreachable:
 			if he.failures >= 2 {
 				raise(check.Warning, fmt.Sprintf("%s: externals server unreachable since %s (%s); %s", he.host,
 					he.since.UTC().Format(time.RFC3339), why, keep))
 			}
 		}
+	}
+	for _, w := range m.trustWarnings() {
+		raise(check.Warning, w)
+	}
+	if m.signer != nil && m.reg.bindTried && !m.reg.active && m.reg.err != "" && m.reg.key != signing.Fingerprint(m.signer.PublicKey()) && m.reg.done {
+		// Still running under its old registration, but anyone may
+		// claim the host's name until this key is bound.
+		raise(check.Warning, fmt.Sprintf("this host is not bound to the agent's key %s: the registration to bind it failed (%s)",
+			signing.Fingerprint(m.signer.PublicKey()), m.reg.err))
 	}
 	switch {
 	case m.reg.active:
@@ -89,14 +101,19 @@ func (m *extManager) report(now time.Time) check.Result {
 	if len(m.hosts) > 1 {
 		summary += fmt.Sprintf(" for %d hosts", len(m.hosts))
 	}
+	summary += "; " + m.identityLocked(true)
+	lines = append(lines, "identity: "+m.identityLocked(false))
+	if n := len(m.pins.current()); n > 0 {
+		lines = append(lines, fmt.Sprintf("server certificate pinned (%d pins)", n))
+	} else if m.pins.pending() {
+		lines = append(lines, "pin_sha256 = enrollment: the server's certificate is pinned once a registration records it")
+	}
 	if len(problems) == 0 {
 		r.Output = "EXTERNALS OK - " + lines[0] + "; " + summary
 	} else {
 		r.Output = "EXTERNALS " + r.State.String() + " - " + strings.Join(problems, "; ")
 	}
-	if len(m.hosts) > 1 || len(problems) > 0 {
-		r.LongOutput = strings.Join(lines, "\n")
-	}
+	r.LongOutput = strings.Join(lines, "\n")
 	r.ExitCode = int(r.State)
 	r.Perfdata = []check.Perf{
 		{Label: "checks", Value: float64(total)},
@@ -104,4 +121,57 @@ func (m *extManager) report(now time.Time) check.Result {
 			Crit: fmt.Sprint(m.cfg.Externals.MaxStale.Seconds())},
 	}
 	return r
+}
+
+// identityLocked says what the server knows this agent as: the key its
+// host is bound to and since when, or why it is not. The caller holds
+// m.mu.
+func (m *extManager) identityLocked(short bool) string {
+	if m.signer == nil {
+		return "no identity key (the agent makes one when it registers)"
+	}
+	fp := signing.Fingerprint(m.signer.PublicKey())
+	switch {
+	case m.reg.key == fp && short:
+		// Enough to tell keys apart at a glance; the long output has it all.
+		return fmt.Sprintf("bound to key %s...", fp[:min(len(fp), 19)])
+	case m.reg.key == fp:
+		return fmt.Sprintf("key %s bound to %s since %s", fp, m.cfg.Hostname, m.reg.since.UTC().Format(time.RFC3339))
+	case m.reg.key != "":
+		return fmt.Sprintf("key %s, but the server has %s bound to key %s", fp, m.cfg.Hostname, m.reg.key)
+	}
+	return fmt.Sprintf("key %s, not bound yet (the next registration binds it)", fp)
+}
+
+// trustWarnings are the agent's trust settings that need an
+// administrator: verification off, and a server rotating its externals
+// key to one this agent does not trust yet (it would refuse every file
+// once the server switches). The caller holds m.mu.
+func (m *extManager) trustWarnings() []string {
+	var out []string
+	if m.cfg.Externals.InsecureSkipVerify {
+		out = append(out, "TLS certificate verification is off (insecure_skip_verify): anyone on the path can pose as the server"+
+			pinNote(m.pins))
+	}
+	trusted := map[string]bool{}
+	for _, k := range m.keys {
+		trusted[signing.Fingerprint(k)] = true
+	}
+	warned := map[string]bool{}
+	for _, he := range m.hosts {
+		if he.snap == nil || he.snap.Meta.Next == "" || trusted[he.snap.Meta.Next] || warned[he.snap.Meta.Next] {
+			continue
+		}
+		warned[he.snap.Meta.Next] = true
+		out = append(out, fmt.Sprintf("the server is retiring externals key %s for %s, which this agent does not trust yet: add it to [externals] public_keys",
+			he.snap.Meta.Key, he.snap.Meta.Next))
+	}
+	return out
+}
+
+func pinNote(p *pinSet) string {
+	if len(p.current()) > 0 {
+		return " (the certificate pins still apply)"
+	}
+	return ""
 }

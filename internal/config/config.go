@@ -171,8 +171,13 @@ type Externals struct {
 	KeyFile  string `toml:"key_file"`
 	// PublicKey ("ed25519:<base64>"), when set, makes a signature
 	// mandatory: an unsigned or badly signed file is rejected.
-	PublicKey string            `toml:"public_key"`
-	Interval  tomlfile.Duration `toml:"interval"`
+	PublicKey string `toml:"public_key"`
+	// Identity, TLS and proxy settings: see externals.go.
+	PublicKeys         []string          `toml:"public_keys"`
+	Proxy              string            `toml:"proxy"`
+	PinSHA256          []string          `toml:"pin_sha256"`
+	InsecureSkipVerify bool              `toml:"insecure_skip_verify"`
+	Interval           tomlfile.Duration `toml:"interval"`
 	// MaxStale is how long the last-known-good externals keep running
 	// without the server confirming them; after it, auto-config mode.
 	MaxStale tomlfile.Duration `toml:"max_stale"`

@@ -52,6 +52,7 @@ func (c *Config) Effective(showMacros bool) ([]byte, error) {
 	}
 	e.Externals.URL = maskURL(e.Externals.URL)
 	e.Autoreg.URL = maskURL(e.Autoreg.URL)
+	e.Externals.Proxy = maskURL(e.Externals.Proxy)
 	for _, t := range c.Targets {
 		et := effTarget{Kind: t.Kind, Group: t.Group, PasswordFile: t.PasswordFile, Timeout: t.Timeout}
 		if t.Kind == KindIcinga2 {

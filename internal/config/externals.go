@@ -1,7 +1,11 @@
 package config
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -95,6 +99,20 @@ func (c *Config) applyExternalsDefaults(probs *tomlfile.Problems) {
 			probs.Add("externals.public_key", err.Error())
 		}
 	}
+	for i, k := range e.PublicKeys {
+		if _, err := signing.ParsePublicKey(k); err != nil {
+			probs.Add("externals.public_keys", fmt.Sprintf("entry %d: %v", i+1, err))
+		}
+	}
+	checkProxy(probs, e.Proxy)
+	for i, p := range e.PinSHA256 {
+		if p == PinEnrollment {
+			continue
+		}
+		if raw, err := base64.StdEncoding.DecodeString(p); err != nil || len(raw) != sha256.Size {
+			probs.Add("externals.pin_sha256", fmt.Sprintf("entry %d: %q is not the base64 of a SHA-256 (44 characters), nor %q", i+1, p, PinEnrollment))
+		}
+	}
 	seen := map[string]bool{c.Hostname: true}
 	for i, h := range e.MonitoredHosts {
 		f := "externals.monitored_hosts"
@@ -125,8 +143,11 @@ func (c *Config) applyExternalsDefaults(probs *tomlfile.Problems) {
 			probs.Add("autoreg.token_file", "missing: the registration token's file")
 		}
 	}
+	// A missing token file is no error: an agent whose key is bound
+	// needs none, and the administrator may remove it after enrollment.
+	// A registration that needs it says so.
 	if a.TokenFile != "" {
-		if err := CheckSecretFile(a.TokenFile); err != nil {
+		if err := CheckSecretFile(a.TokenFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			probs.Add("autoreg.token_file", err.Error())
 		}
 	}
@@ -134,6 +155,27 @@ func (c *Config) applyExternalsDefaults(probs *tomlfile.Problems) {
 		if m == "" || strings.ContainsAny(m, " \t\r\n,") {
 			probs.Add("autoreg.metadata", "entry "+strconv.Itoa(i+1)+" must be one word")
 		}
+	}
+}
+
+// PinEnrollment in pin_sha256 stands for the pins of the certificate chain
+// the server presented at the agent's registration.
+const PinEnrollment = "enrollment"
+
+// ProxyDirect as [externals] proxy goes to the server directly, whatever
+// the environment's proxy variables say.
+const ProxyDirect = "direct"
+
+func checkProxy(probs *tomlfile.Problems, p string) {
+	if p == "" || p == ProxyDirect {
+		return
+	}
+	u, err := url.Parse(p)
+	switch {
+	case err != nil:
+		probs.Add("externals.proxy", err.Error())
+	case u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "socks5" || u.Host == "":
+		probs.Add("externals.proxy", fmt.Sprintf("%q: want http://host:port (or https://, socks5://), or %q", u.Redacted(), ProxyDirect))
 	}
 }
 

@@ -22,6 +22,10 @@ func TestExternalsConfigProblems(t *testing.T) {
 		{"world-readable token", "[externals]\nurl = \"https://x/e/\"\n[autoreg]\nurl = \"https://x/r\"\ntoken_file = \"" + world + "\"\n", "readable by every user"},
 		{"relative state dir", "state_dir = \"var\"\n", "picket.toml:1: state_dir:"},
 		{"half a client cert", "[externals]\nurl = \"https://x/e/\"\ncert_file = \"" + world + "\"\n", "needs both cert_file and key_file"},
+		{"bad key in the set", "[externals]\nurl = \"https://x/e/\"\npublic_keys = [\"ed25519:" + strings.Repeat("A", 43) + "=\", \"rsa:x\"]\n", "picket.toml:3: externals.public_keys: entry 2:"},
+		{"proxy without a scheme", "[externals]\nurl = \"https://x/e/\"\nproxy = \"proxy:3128\"\n", "picket.toml:3: externals.proxy:"},
+		{"proxy ftp", "[externals]\nurl = \"https://x/e/\"\nproxy = \"ftp://proxy:21\"\n", "want http://host:port"},
+		{"bad pin", "[externals]\nurl = \"https://x/e/\"\npin_sha256 = [\"abc\"]\n", "externals.pin_sha256: entry 1: \"abc\" is not the base64 of a SHA-256"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,4 +55,21 @@ func TestStateDirDefaults(t *testing.T) {
 func parseAs(t *testing.T, src, host string) (*Config, error) {
 	t.Helper()
 	return parse("picket.toml", []byte(src), host)
+}
+
+func TestExternalsIdentitySettings(t *testing.T) {
+	src := "[externals]\nurl = \"https://x/e/\"\npublic_keys = [\"ed25519:" + strings.Repeat("A", 43) + "=\"]\n" +
+		"proxy = \"http://user:pw@proxy.example.com:3128\"\npin_sha256 = [\"enrollment\", \"" + strings.Repeat("B", 43) + "=\"]\n" +
+		"insecure_skip_verify = true\n[autoreg]\nurl = \"https://x/r\"\ntoken_file = \"/nonexistent/register.token\"\n"
+	c, err := Parse("picket.toml", []byte(src))
+	if err != nil {
+		t.Fatalf("a missing token file (an enrolled agent) or the settings refused: %v", err)
+	}
+	e := c.Externals
+	if len(e.PublicKeys) != 1 || e.Proxy == "" || len(e.PinSHA256) != 2 || !e.InsecureSkipVerify {
+		t.Errorf("%+v", e)
+	}
+	if _, err := Parse("picket.toml", []byte("[externals]\nurl = \"https://x/e/\"\nproxy = \"direct\"\n")); err != nil {
+		t.Errorf("proxy = direct: %v", err)
+	}
 }

@@ -249,9 +249,10 @@ interval = "10s"
 		t.Errorf("picket check of an externals check: %v", ck)
 	}
 	hosts := run(t, nil, picketBin, "server", "hosts", "--config", serverCfg)
-	if hosts.Code != 0 || !regexp.MustCompile(`(?m)^e2e-agent\s+linux\s`).MatchString(hosts.Stdout) {
+	if hosts.Code != 0 || !regexp.MustCompile(`(?m)^e2e-agent\s+linux\s.*SHA256:`).MatchString(hosts.Stdout) {
 		t.Errorf("picket server hosts: %v", hosts)
 	}
+	attackRegistration(t, dir, httpPort, certFile, objects)
 
 	// Healthy for three times the thresholds: nothing may go stale, not
 	// even the failing check whose retry_interval (40s) exceeds the

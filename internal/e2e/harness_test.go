@@ -91,6 +91,7 @@ var peerPackages = map[string]string{
 	"nsca":      "nsca",
 	"send_nsca": "nsca-client",
 	"nagios4":   "nagios4-core",
+	"tinyproxy": "tinyproxy",
 
 	"/usr/lib/nagios/plugins/check_tcp":   "monitoring-plugins-basic",
 	"/usr/lib/nagios/plugins/check_dummy": "monitoring-plugins-basic",

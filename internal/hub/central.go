@@ -3,7 +3,6 @@ package hub
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
@@ -29,8 +28,13 @@ import (
 	"github.com/picket-monitoring/picket/internal/signing"
 )
 
-// registryFile is the registry of agents, in the server's state_dir.
-const registryFile = "registry.json"
+// Files in the server's state_dir: the registry of agents, which key
+// each host name is bound to, and how often each token was used.
+const (
+	registryFile   = "registry.json"
+	identitiesFile = "identities.json"
+	tokenUsesFile  = "token-uses.json"
+)
 
 // syncDelay gathers the registrations of a fleet starting at once into one
 // Nagios validation and reload.
@@ -42,14 +46,19 @@ const syncDelay = 2 * time.Second
 type central struct {
 	cfg      *Config
 	logger   *slog.Logger
-	key      ed25519.PrivateKey
+	keys     *externals.Keys // nil without a signing key
 	registry *autoreg.Registry
+	ids      *autoreg.Identities
+	replay   *signing.ReplayCache
 	assigner *autoreg.Assigner // nil without [registration]
-	tokens   *autoreg.Tokens
+	guard    *autoreg.Guard
 	objects  *nagios.Objects // nil without [nagios]
 	icinga   *icingaObjects  // nil without [icinga2]
 	builder  *objectBuilder
+	refusals *refusalLog
 	kick     chan struct{}
+	// lastSync is when the objects were last updated; owned by maintain.
+	lastSync time.Time
 	// blamed are the hosts whose LastError a failed objects update set;
 	// the next good one clears them. Owned by syncObjects.
 	blamed map[string]bool
@@ -63,8 +72,9 @@ type central struct {
 	synced map[string]string
 }
 
-func newCentral(cfg *Config, logger *slog.Logger) (*central, error) {
-	c := &central{cfg: cfg, logger: logger, kick: make(chan struct{}, 1)}
+func newCentral(ctx context.Context, cfg *Config, logger *slog.Logger) (*central, error) {
+	c := &central{cfg: cfg, logger: logger, kick: make(chan struct{}, 1), replay: &signing.ReplayCache{},
+		refusals: newRefusalLog(logger, refusalInterval)}
 	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
 		return nil, fmt.Errorf("state_dir: %w", err)
 	}
@@ -73,25 +83,30 @@ func newCentral(cfg *Config, logger *slog.Logger) (*central, error) {
 		return nil, err
 	}
 	c.registry = reg
+	if c.ids, err = openIdentities(ctx, cfg, reg); err != nil {
+		return nil, err
+	}
 	if e := cfg.Externals; e != nil {
 		if err := os.MkdirAll(e.Dir, 0o755); err != nil {
 			return nil, fmt.Errorf("externals.dir: %w", err)
 		}
-		if e.SigningKey != "" {
-			if c.key, err = signing.ReadSigningKey(e.SigningKey); err != nil {
-				return nil, fmt.Errorf("externals.signing_key: %w", err)
-			}
+		if c.keys, err = readKeys(e); err != nil {
+			return nil, err
 		}
 	}
 	if r := cfg.Registration; r != nil {
-		if c.tokens, err = autoreg.LoadTokens(r.TokensFile); err != nil {
+		tokens, err := autoreg.LoadTokens(r.TokensFile, filepath.Join(cfg.StateDir, tokenUsesFile))
+		if err != nil {
 			return nil, fmt.Errorf("registration.tokens_file: %w", err)
 		}
 		profiles, err := autoreg.LoadProfiles(r.Profiles)
 		if err != nil {
 			return nil, err
 		}
-		c.assigner = newAssigner(cfg, profiles, reg, c.key, logger)
+		c.assigner = newAssigner(cfg, profiles, reg, c.keys, logger)
+		c.assigner.Bound = c.bound
+		c.guard = &autoreg.Guard{Tokens: tokens, Identities: c.ids, Replay: c.replay,
+			MaxNewHostsPerHour: r.MaxNewHostsPerHour, Logger: logger}
 	}
 	if n := cfg.Nagios; n != nil {
 		c.objects = &nagios.Objects{
@@ -122,9 +137,30 @@ func newCentral(cfg *Config, logger *slog.Logger) (*central, error) {
 	return c, nil
 }
 
+// readKeys reads the externals signing keys; nil without any.
+func readKeys(e *ExternalsConfig) (*externals.Keys, error) {
+	if e.SigningKey == "" {
+		return nil, nil
+	}
+	cur, err := signing.ReadSigningKey(e.SigningKey)
+	if err != nil {
+		return nil, fmt.Errorf("externals.signing_key: %w", err)
+	}
+	keys := &externals.Keys{Current: cur}
+	if e.NextSigningKey != "" {
+		if keys.Next, err = signing.ReadSigningKey(e.NextSigningKey); err != nil {
+			return nil, fmt.Errorf("externals.next_signing_key: %w", err)
+		}
+		if keys.Next.Equal(cur) {
+			return nil, errors.New("externals.next_signing_key is the signing_key itself")
+		}
+	}
+	return keys, nil
+}
+
 // newAssigner is the registration logic: it renders profiles into the
 // externals folder, signing what it writes.
-func newAssigner(cfg *Config, profiles *autoreg.Profiles, reg *autoreg.Registry, key ed25519.PrivateKey, logger *slog.Logger) *autoreg.Assigner {
+func newAssigner(cfg *Config, profiles *autoreg.Profiles, reg *autoreg.Registry, keys *externals.Keys, logger *slog.Logger) *autoreg.Assigner {
 	dir := cfg.Externals.Dir
 	return &autoreg.Assigner{
 		Profiles:     profiles,
@@ -136,7 +172,7 @@ func newAssigner(cfg *Config, profiles *autoreg.Profiles, reg *autoreg.Registry,
 			return err
 		},
 		Write: func(host string, data []byte) error {
-			return externals.WriteFile(dir, host, data, key)
+			return externals.WriteFile(dir, host, data, keys)
 		},
 		Now:    time.Now,
 		Logger: logger,
@@ -178,7 +214,8 @@ func (c *central) listen(ctx context.Context) (func(context.Context) error, net.
 			c.logger.Warn("picket server: HTTP without TLS; use it on loopback or a trusted network only (tls_cert, tls_key)")
 		}
 		c.logger.Info("picket server: HTTP listening", "addr", ln.Addr().String(), "scheme", scheme,
-			"externals", c.cfg.Externals != nil, "registration", c.assigner != nil, "signing", c.key != nil)
+			"externals", c.cfg.Externals != nil, "registration", c.assigner != nil, "signing", c.keys != nil,
+			"rotating", c.keys != nil && c.keys.Next != nil)
 		errc := make(chan error, 1)
 		go func() { errc <- srv.Serve(ln) }()
 		select {
@@ -202,7 +239,7 @@ func (c *central) mux(ctx context.Context) http.Handler {
 	if e := c.cfg.Externals; e != nil {
 		h := &externals.Handler{
 			Dir:    e.Dir,
-			Key:    c.key,
+			Keys:   c.keys,
 			Logger: c.logger,
 			Served: func(host, remote string) {
 				// The registry keeps the IP, as a registration does.
@@ -212,17 +249,20 @@ func (c *central) mux(ctx context.Context) http.Handler {
 				c.registry.Seen(host, remote, time.Now())
 			},
 		}
-		mux.Handle("/externals/", http.StripPrefix("/externals/", c.gate(h)))
+		mux.Handle("/externals/", http.StripPrefix("/externals/", c.authorize(c.gate(h))))
 	}
 	if c.assigner != nil {
 		r := c.cfg.Registration
 		mux.Handle("/v1/register", autoreg.NewHandler(autoreg.HandlerOptions{
-			Assigner: c.assigner,
-			MaxBody:  256 << 10, // the facts of an agent with 2,000 plugins
-			Tokens:   c.tokens,
-			Rate:     rate.Limit(r.Rate),
-			Burst:    r.Burst,
-			Logger:   c.logger,
+			Assigner:    c.assigner,
+			Guard:       c.guard,
+			MaxBody:     256 << 10, // the facts of an agent with 2,000 plugins
+			Rate:        rate.Limit(r.Rate),
+			Burst:       r.Burst,
+			GlobalRate:  rate.Limit(r.GlobalRate),
+			GlobalBurst: r.GlobalBurst,
+			Logger:      c.logger,
+			Refused:     c.refusals.note,
 			// The answer waits for Nagios to know the host (the agent's
 			// own services come with the registration), as a download
 			// of changed externals does.
@@ -301,6 +341,9 @@ func (c *central) poke() {
 func (c *central) maintain(ctx context.Context) error {
 	flush := time.NewTicker(30 * time.Second)
 	defer flush.Stop()
+	refused := time.NewTicker(refusalInterval)
+	defer refused.Stop()
+	defer c.refusals.flush()
 	var scan <-chan time.Time
 	if c.managesObjects() {
 		every := DefaultScanInterval
@@ -320,11 +363,16 @@ func (c *central) maintain(ctx context.Context) error {
 			if err := c.registry.Flush(); err != nil {
 				c.logger.Error("cannot write the registry", "err", err)
 			}
+		case <-refused.C:
+			c.refusals.flush()
 		case <-c.kick:
 			if !c.managesObjects() {
 				continue
 			}
-			t := time.NewTimer(syncDelay)
+			// A burst of registrations is one update; a storm of them
+			// is one update per min_reload_interval at most.
+			wait := max(syncDelay, time.Until(c.lastSync.Add(c.cfg.Nagios.MinReloadInterval.Duration)))
+			t := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():
 				t.Stop()
@@ -342,6 +390,7 @@ func (c *central) maintain(ctx context.Context) error {
 // for, validated and reloaded. A failure keeps Nagios' previous objects and
 // is logged and recorded against the hosts it concerns.
 func (c *central) syncObjects(ctx context.Context) {
+	c.lastSync = time.Now()
 	c.mu.Lock()
 	waiting := c.waiting
 	c.waiting = nil
@@ -449,13 +498,11 @@ func Render(ctx context.Context, cfg *Config, hosts []string, force bool, logger
 	if err != nil {
 		return nil, err
 	}
-	var key ed25519.PrivateKey
-	if cfg.Externals.SigningKey != "" {
-		if key, err = signing.ReadSigningKey(cfg.Externals.SigningKey); err != nil {
-			return nil, fmt.Errorf("externals.signing_key: %w", err)
-		}
+	keys, err := readKeys(cfg.Externals)
+	if err != nil {
+		return nil, err
 	}
-	a := newAssigner(cfg, profiles, reg, key, logger)
+	a := newAssigner(cfg, profiles, reg, keys, logger)
 	if len(hosts) == 0 {
 		for _, e := range reg.List() {
 			hosts = append(hosts, e.Host)
@@ -472,13 +519,4 @@ func Render(ctx context.Context, cfg *Config, hosts []string, force bool, logger
 		out = append(out, r)
 	}
 	return out, errors.Join(errs...)
-}
-
-// Hosts lists the registry of agents.
-func Hosts(cfg *Config) ([]autoreg.Entry, error) {
-	reg, err := autoreg.OpenRegistry(filepath.Join(cfg.StateDir, registryFile))
-	if err != nil {
-		return nil, err
-	}
-	return reg.List(), nil
 }

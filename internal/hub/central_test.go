@@ -367,12 +367,15 @@ tokens_file = %q
 profiles = %q
 rate = 1000.0
 burst = 1000
+global_rate = 1000.0
+global_burst = 1000
 
 [nagios]
 objects_dir = %q
 validate_command = %q
 command_file = %q
 scan_interval = "1h"
+min_reload_interval = "2s"
 freshness_slack = "1m"
 health_interval = "7m"
 `, filepath.Join(dir, "state"), f.extDir, key, tokens, profiles, f.objDir,
@@ -409,13 +412,13 @@ func (f *fixture) restarts(t *testing.T) int {
 
 func (f *fixture) hostEntry(t *testing.T, host string) autoreg.Entry {
 	t.Helper()
-	entries, err := Hosts(f.cfg)
+	entries, err := Hosts(context.Background(), f.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range entries {
 		if e.Host == host {
-			return e
+			return e.Entry
 		}
 	}
 	t.Fatalf("%s not in the registry: %+v", host, entries)
@@ -426,7 +429,7 @@ func (f *fixture) hostEntry(t *testing.T, host string) autoreg.Entry {
 // as it is (and runs no validator), and waiters are released anyway.
 func TestSyncObjectsInvalidFileSyncsNothing(t *testing.T) {
 	f := newFixture(t)
-	c, err := newCentral(f.cfg, f.logger)
+	c, err := newCentral(context.Background(), f.cfg, f.logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -484,11 +487,55 @@ type server struct {
 	client *http.Client
 	cancel context.CancelFunc
 	done   chan error
+
+	mu     sync.Mutex
+	agents map[string]*agent
 }
 
-func startServer(t *testing.T) *server {
+// agent is one agent's identity: its key, and the externals key it trusts.
+type agent struct {
+	host   string
+	pub    ed25519.PublicKey
+	signer *signing.Signer
+}
+
+func newAgent(t *testing.T, host string) *agent {
+	t.Helper()
+	pub, key, err := signing.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &agent{host: host, pub: pub, signer: signing.NewSigner(host, key)}
+}
+
+// agent is the host's own agent (the first one the test made for it).
+func (s *server) agent(host string) *agent {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.agents == nil {
+		s.agents = map[string]*agent{}
+	}
+	a := s.agents[host]
+	if a == nil {
+		pub, key, _ := signing.GenerateKey()
+		a = &agent{host: host, pub: pub, signer: signing.NewSigner(host, key)}
+		s.agents[host] = a
+	}
+	return a
+}
+
+// shortName is the name the server gives a hostname (fqdn = false).
+func shortName(hostname string) string {
+	h, _, _ := strings.Cut(strings.ToLower(hostname), ".")
+	return h
+}
+
+func startServer(t *testing.T, prepare ...func(*fixture)) *server {
 	t.Helper()
 	f := newFixture(t)
+	for _, p := range prepare {
+		p(f)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &server{fixture: f, client: &http.Client{Timeout: 2 * time.Minute}, cancel: cancel, done: make(chan error, 1)}
 	addrs := make(chan Addrs, 1)
@@ -542,8 +589,22 @@ func (s *server) poll(t *testing.T, what string, ok func() bool) {
 	}
 }
 
+// register registers req as its host's own agent does: with its key.
 func (s *server) register(t *testing.T, token string, req autoreg.Request) (int, autoreg.Response, string) {
 	t.Helper()
+	if h := shortName(req.Hostname); autoreg.ValidHost(h) {
+		return s.registerAs(t, s.agent(h), token, req)
+	}
+	// An agent signs as the name it has; this one has a bad one.
+	return s.registerAs(t, newAgent(t, "bad-name"), token, req)
+}
+
+// registerAs registers req as a (nil: an agent without a key).
+func (s *server) registerAs(t *testing.T, a *agent, token string, req autoreg.Request) (int, autoreg.Response, string) {
+	t.Helper()
+	if a != nil {
+		req.PublicKey = signing.FormatPublicKey(a.pub)
+	}
 	body, err := json.Marshal(req)
 	if err != nil {
 		t.Fatal(err)
@@ -556,6 +617,9 @@ func (s *server) register(t *testing.T, token string, req autoreg.Request) (int,
 		r.Header.Set("Authorization", "Bearer "+token)
 	}
 	r.Header.Set("Content-Type", "application/json")
+	if a != nil {
+		a.signer.Sign(r, body)
+	}
 	resp, err := s.client.Do(r)
 	if err != nil {
 		t.Fatal(err)
@@ -574,14 +638,33 @@ func (s *server) register(t *testing.T, token string, req autoreg.Request) (int,
 	return resp.StatusCode, out, string(raw)
 }
 
+// get fetches path as an agent of this version does: signed by the own
+// agent of the host the path names, if the test made one, and trusting
+// the server's externals key.
 func (s *server) get(t *testing.T, path string, hdr ...string) (*http.Response, []byte) {
+	t.Helper()
+	var a *agent
+	if host, _, ok := externals.SplitName(strings.TrimPrefix(path, "/externals/")); ok {
+		s.mu.Lock()
+		a = s.agents[host]
+		s.mu.Unlock()
+	}
+	return s.getAs(t, a, path, hdr...)
+}
+
+// getAs fetches path signed by a (nil: unsigned).
+func (s *server) getAs(t *testing.T, a *agent, path string, hdr ...string) (*http.Response, []byte) {
 	t.Helper()
 	r, err := http.NewRequest(http.MethodGet, s.base+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.Header.Set(signing.TrustHeader, signing.Fingerprint(s.pub))
 	for i := 0; i+1 < len(hdr); i += 2 {
 		r.Header.Set(hdr[i], hdr[i+1])
+	}
+	if a != nil {
+		a.signer.Sign(r, nil)
 	}
 	resp, err := s.client.Do(r)
 	if err != nil {
@@ -659,7 +742,7 @@ func TestServerRegistrationExternalsAndRender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := signing.Verify(s.pub, "web01", data, sig); err != nil {
+	if err := verifyV2(s.pub, "web01", data, sig); err != nil {
 		t.Errorf("web01.toml.sig: %v", err)
 	}
 	if e := s.hostEntry(t, "web01"); e.Profile != "base" || e.LastError != "" || e.Remote != "127.0.0.1" {
@@ -684,7 +767,7 @@ func TestServerRegistrationExternalsAndRender(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(s.extDir, "web02.toml")); err == nil {
 		t.Error("a refused registration wrote externals")
 	}
-	if entries, _ := Hosts(s.cfg); len(entries) != 1 {
+	if entries, _ := Hosts(context.Background(), s.cfg); len(entries) != 1 {
 		t.Errorf("registry after refusals: %+v", entries)
 	}
 
@@ -699,14 +782,14 @@ func TestServerRegistrationExternalsAndRender(t *testing.T) {
 	if r.StatusCode != http.StatusOK || !bytes.Equal(body, data) {
 		t.Fatalf("GET web01.toml: %d %q", r.StatusCode, body)
 	}
-	if err := signing.Verify(s.pub, "web01", body, []byte(r.Header.Get(externals.SignatureHeader))); err != nil {
+	if err := verifyV2(s.pub, "web01", body, []byte(r.Header.Get(externals.SignatureHeader))); err != nil {
 		t.Errorf("signature header: %v", err)
 	}
 	etag := r.Header.Get("ETag")
 	if r, _ := s.get(t, "/externals/web01.toml", "If-None-Match", etag); r.StatusCode != http.StatusNotModified {
 		t.Errorf("If-None-Match: %d", r.StatusCode)
 	}
-	if r, sig := s.get(t, "/externals/web01.toml.sig"); r.StatusCode != http.StatusOK || signing.Verify(s.pub, "web01", data, sig) != nil {
+	if r, sig := s.get(t, "/externals/web01.toml.sig"); r.StatusCode != http.StatusOK || verifyV2(s.pub, "web01", data, sig) != nil {
 		t.Errorf("GET web01.toml.sig: %d %q", r.StatusCode, sig)
 	}
 	// Nothing outside the folder, however the path is written (the
@@ -735,7 +818,7 @@ func TestServerRegistrationExternalsAndRender(t *testing.T) {
 	if r.StatusCode != http.StatusOK || string(body) != edited {
 		t.Errorf("GET edited web01.toml: %d %q", r.StatusCode, body)
 	}
-	if err := signing.Verify(s.pub, "web01", body, []byte(r.Header.Get(externals.SignatureHeader))); err != nil {
+	if err := verifyV2(s.pub, "web01", body, []byte(r.Header.Get(externals.SignatureHeader))); err != nil {
 		t.Errorf("signature of the edited file: %v", err)
 	}
 	if n := s.restarts(t); n != 2 {
@@ -777,7 +860,7 @@ func TestServerRegistrationExternalsAndRender(t *testing.T) {
 	}
 	data, _ = os.ReadFile(filepath.Join(s.extDir, "web01.toml"))
 	sig, _ = os.ReadFile(filepath.Join(s.extDir, "web01.toml.sig"))
-	if string(data) != renderedBase("web01") || signing.Verify(s.pub, "web01", data, sig) != nil {
+	if string(data) != renderedBase("web01") || verifyV2(s.pub, "web01", data, sig) != nil {
 		t.Errorf("after Render force: %q, signature %q", data, sig)
 	}
 	// No hosts named: every registered host.
@@ -787,9 +870,10 @@ func TestServerRegistrationExternalsAndRender(t *testing.T) {
 	if _, err := Render(ctx, s.cfg, []string{"nosuch"}, false, s.logger); !errors.Is(err, autoreg.ErrUnknownHost) {
 		t.Errorf("Render of an unknown host: %v", err)
 	}
-	entries, err := Hosts(s.cfg)
+	entries, err := Hosts(ctx, s.cfg)
 	if err != nil || len(entries) != 1 || entries[0].Host != "web01" || entries[0].Profile != "base" ||
-		entries[0].Facts.AgentVersion != "test" {
+		entries[0].Facts.AgentVersion != "test" || entries[0].Binding == nil ||
+		entries[0].Binding.Fingerprint != signing.Fingerprint(s.agent("web01").pub) {
 		t.Errorf("Hosts = %+v, %v", entries, err)
 	}
 }
@@ -856,7 +940,7 @@ func TestServerFailingValidator(t *testing.T) {
 // and cleared once Nagios has their objects.
 func TestSyncObjectsRecordsFailures(t *testing.T) {
 	f := newFixture(t)
-	c, err := newCentral(f.cfg, f.logger)
+	c, err := newCentral(context.Background(), f.cfg, f.logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -929,4 +1013,13 @@ func TestSyncObjectsRecordsFailures(t *testing.T) {
 	if b, _ := os.ReadFile(foreign); !strings.HasPrefix(string(b), "define host") {
 		t.Errorf("the administrator's file changed:\n%s", b)
 	}
+}
+
+// verifyV2 checks a v2 externals signature, as an agent of this version.
+func verifyV2(pub ed25519.PublicKey, host string, data, sig []byte) error {
+	s, err := signing.ParseSignature(sig)
+	if err == nil {
+		_, err = s.Verify([]ed25519.PublicKey{pub}, host, data)
+	}
+	return err
 }

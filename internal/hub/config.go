@@ -44,7 +44,11 @@ type NSCAConfig struct {
 	MaxPacketAge    tomlfile.Duration `toml:"max_packet_age"`
 	ReadTimeout     tomlfile.Duration `toml:"read_timeout"`
 	MaxConns        int               `toml:"max_connections"`
-	QueueSize       int               `toml:"queue_size"`
+	// MaxConnsPerSource caps the connections from one address (default
+	// an eighth of max_connections), so one client cannot lock the
+	// others out.
+	MaxConnsPerSource int `toml:"max_connections_per_source"`
+	QueueSize         int `toml:"queue_size"`
 	// ReportHost, when set, is the Nagios host the server reports its own
 	// health on, as the passive service ReportService, every
 	// ReportInterval: CRITICAL for LossAlert after results were dropped.
@@ -152,6 +156,11 @@ func (n *NSCAConfig) resolve(file string) error {
 	}
 	if n.MaxConns < 0 {
 		add("max_connections", "must not be negative")
+	}
+	if n.MaxConnsPerSource < 0 {
+		add("max_connections_per_source", "must not be negative")
+	} else if n.MaxConns > 0 && n.MaxConnsPerSource > n.MaxConns {
+		add("max_connections_per_source", fmt.Sprintf("%d is more than max_connections (%d)", n.MaxConnsPerSource, n.MaxConns))
 	}
 	if n.QueueSize == 0 {
 		n.QueueSize = DefaultQueueSize

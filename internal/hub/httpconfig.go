@@ -27,6 +27,16 @@ type ExternalsConfig struct {
 	Dir string `toml:"dir"`
 	// SigningKey, when set, signs every file written or served.
 	SigningKey string `toml:"signing_key"`
+	// NextSigningKey, when set, is the key the server rotates to: agents
+	// that trust it get their files signed by it, the others are told of
+	// it (their picket_externals warns until they trust it).
+	NextSigningKey string `toml:"next_signing_key"`
+	// RequireIdentity serves every file only to a request signed by an
+	// agent's bound key. Without it, the files of hosts no key is bound
+	// to (registered before identities, or written by hand for agents
+	// that never register) are served to any client, as before; a bound
+	// host's file never is.
+	RequireIdentity bool `toml:"require_identity"`
 }
 
 // RegistrationConfig is [registration]: the endpoint agents register at.
@@ -38,6 +48,12 @@ type RegistrationConfig struct {
 	// Rate and Burst limit registrations per remote address.
 	Rate  float64 `toml:"rate"`
 	Burst int     `toml:"burst"`
+	// GlobalRate and GlobalBurst limit them from all addresses together.
+	GlobalRate  float64 `toml:"global_rate"`
+	GlobalBurst int     `toml:"global_burst"`
+	// MaxNewHostsPerHour, when above 0, caps how many hosts the registry
+	// did not know may register in any hour.
+	MaxNewHostsPerHour int `toml:"max_new_hosts_per_hour"`
 }
 
 // NagiosConfig is [nagios]: object files for registered hosts.
@@ -62,6 +78,10 @@ type NagiosConfig struct {
 	// ScanInterval is how often the externals folder is looked at for
 	// files an administrator changed.
 	ScanInterval tomlfile.Duration `toml:"scan_interval"`
+	// MinReloadInterval is the least time between two objects updates,
+	// so a storm of registrations costs Nagios a bounded number of
+	// reloads.
+	MinReloadInterval tomlfile.Duration `toml:"min_reload_interval"`
 
 	// Resolved at load.
 	Validate, Reload []string    `toml:"-"`
@@ -76,6 +96,9 @@ const (
 	DefaultScanInterval   = 30 * time.Second
 	DefaultRegisterRate   = 1.0
 	DefaultRegisterBurst  = 5
+	DefaultGlobalRate     = 20.0
+	DefaultGlobalBurst    = 100
+	DefaultMinReload      = 10 * time.Second
 )
 
 func (c *Config) resolveHTTP(file string, data []byte) error {
@@ -127,12 +150,17 @@ func (c *Config) resolveHTTP(file string, data []byte) error {
 			add("externals.dir", "missing: the folder of <host>.toml files")
 		}
 		abs("externals.dir", e.Dir)
-		abs("externals.signing_key", e.SigningKey)
-		exists("externals.signing_key", e.SigningKey)
-		if e.SigningKey != "" {
-			if err := config.CheckSecretFile(e.SigningKey); err != nil && !os.IsNotExist(err) {
-				add("externals.signing_key", err.Error())
+		for _, k := range []struct{ field, path string }{{"externals.signing_key", e.SigningKey}, {"externals.next_signing_key", e.NextSigningKey}} {
+			abs(k.field, k.path)
+			exists(k.field, k.path)
+			if k.path != "" {
+				if err := config.CheckSecretFile(k.path); err != nil && !os.IsNotExist(err) {
+					add(k.field, err.Error())
+				}
 			}
+		}
+		if e.NextSigningKey != "" && e.SigningKey == "" {
+			add("externals.next_signing_key", "needs signing_key: the key it takes over from")
 		}
 	}
 	if r := c.Registration; r != nil {
@@ -159,6 +187,19 @@ func (c *Config) resolveHTTP(file string, data []byte) error {
 			r.Burst = DefaultRegisterBurst
 		} else if r.Burst < 0 {
 			add("registration.burst", "must not be negative")
+		}
+		if r.GlobalRate == 0 {
+			r.GlobalRate = DefaultGlobalRate
+		} else if r.GlobalRate < 0 {
+			add("registration.global_rate", "must not be negative")
+		}
+		if r.GlobalBurst == 0 {
+			r.GlobalBurst = DefaultGlobalBurst
+		} else if r.GlobalBurst < 0 {
+			add("registration.global_burst", "must not be negative")
+		}
+		if r.MaxNewHostsPerHour < 0 {
+			add("registration.max_new_hosts_per_hour", "must not be negative (0: no cap)")
 		}
 	}
 	if n := c.Nagios; n != nil {
@@ -204,6 +245,11 @@ func (c *Config) resolveHTTP(file string, data []byte) error {
 			n.ScanInterval.Duration = DefaultScanInterval
 		} else if n.ScanInterval.Duration < time.Second {
 			add("nagios.scan_interval", "at least 1s")
+		}
+		if n.MinReloadInterval.Duration == 0 {
+			n.MinReloadInterval.Duration = DefaultMinReload
+		} else if n.MinReloadInterval.Duration < syncDelay {
+			add("nagios.min_reload_interval", fmt.Sprintf("at least %v", syncDelay))
 		}
 	}
 	if len(probs) == 0 {

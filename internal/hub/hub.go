@@ -42,7 +42,7 @@ func Run(ctx context.Context, cfg *Config, logger *slog.Logger, ready func(Addrs
 		addrs.NSCA, starts = ln.Addr(), append(starts, run)
 	}
 	if cfg.HTTP != nil || cfg.Nagios != nil || cfg.Icinga2 != nil {
-		side, err := newCentral(cfg, logger)
+		side, err := newCentral(ctx, cfg, logger)
 		if err != nil {
 			return fail(err)
 		}
@@ -88,8 +88,10 @@ func listenNSCA(ctx context.Context, n *NSCAConfig, logger *slog.Logger) (func(c
 			ReadTimeout:  n.ReadTimeout.Duration,
 			MaxConns:     n.MaxConns,
 			CheckTimes:   true,
-			Handler:      newCommandWriter(n, queue, drops),
-			Logger:       logger,
+			// Zero is the library's default (an eighth of MaxConns).
+			MaxConnsPerSource: n.MaxConnsPerSource,
+			Handler:           newCommandWriter(n, queue, drops),
+			Logger:            logger,
 		}
 
 		// The queue outlives the receiver: stop taking results first, then
@@ -203,7 +205,7 @@ func logStatsEvery(ctx context.Context, every time.Duration, logger *slog.Logger
 
 func logStats(logger *slog.Logger, msg string, srv *nsca.Server, q *nagios.Queue) {
 	s, qs := srv.Stats(), q.Stats()
-	logger.Info(msg, "connections", s.Connections, "refused", s.Refused, "packets", s.Packets,
+	logger.Info(msg, "connections", s.Connections, "refused", s.Refused, "refused_per_source", s.RefusedPerSource, "packets", s.Packets,
 		"legacy_packets", s.LegacyPackets, "bad_crc", s.BadCRC, "bad_version", s.BadVersion,
 		"stale", s.Stale, "short", s.ShortPackets, "written", qs.Written, "dropped", qs.Dropped,
 		"pending", qs.Pending, "lost", qs.Lost)

@@ -161,4 +161,48 @@ stale_state = "purple"
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
 	}
+	p = writeFile(t, dir, "nsca.toml", "[nsca]\nencryption = \"none\"\ncommand_file = \"/x\"\nmax_connections = 10\nmax_connections_per_source = 20\n", 0o600)
+	if _, err := LoadConfig(p); err == nil || !strings.Contains(err.Error(), "nsca.max_connections_per_source: 20 is more than max_connections (10)") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestLoadConfigIdentityKeys(t *testing.T) {
+	dir := t.TempDir()
+	pw := writeFile(t, dir, "pw", "secret\n", 0o600)
+	key := writeFile(t, dir, "k", "x", 0o600)
+	p := writeFile(t, dir, "server.toml", `[nsca]
+encryption = "aes256"
+password_file = "`+pw+`"
+command_file = "/x"
+
+[http]
+listen = "127.0.0.1:0"
+
+[externals]
+dir = "`+dir+`/ext"
+next_signing_key = "`+key+`"
+
+[registration]
+tokens_file = "`+key+`"
+profiles = "`+key+`"
+global_rate = -1.0
+max_new_hosts_per_hour = -3
+
+[nagios]
+objects_dir = "`+dir+`/obj"
+command_file = "/x"
+min_reload_interval = "1s"
+`, 0o600)
+	_, err := LoadConfig(p)
+	for _, want := range []string{"externals.next_signing_key: needs signing_key", "registration.global_rate: must not be negative",
+		"registration.max_new_hosts_per_hour: must not be negative", "nagios.min_reload_interval: at least 2s"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	p = writeFile(t, dir, "nsca.toml", "[nsca]\nencryption = \"none\"\ncommand_file = \"/x\"\nmax_connections = 10\nmax_connections_per_source = 20\n", 0o600)
+	if _, err := LoadConfig(p); err == nil || !strings.Contains(err.Error(), "nsca.max_connections_per_source: 20 is more than max_connections (10)") {
+		t.Errorf("err = %v", err)
+	}
 }

@@ -24,13 +24,13 @@ const (
 	msiEpoch    = "1700000000"
 	upgradeCode = "{9D7C6FBE-5C65-4D49-AF73-98008ED5AF84}" // fixed forever: picket.wxs
 	setupAction = "PicketSetup"
-	setupTarget = `setup --config "[CommonAppDataFolder]picket\picket.toml" --server "[SERVER]" --nsca-password "[NSCA_PASSWORD]" --nsca-encryption "[NSCA_ENCRYPTION]" --externals-url "[EXTERNALS_URL]" --registration-url "[REGISTRATION_URL]" --registration-token "[REGISTRATION_TOKEN]" --hostname "[HOSTNAME]" --service picket`
+	setupTarget = `setup --config "[CommonAppDataFolder]picket\picket.toml" --server "[SERVER]" --nsca-password "[NSCA_PASSWORD]" --nsca-encryption "[NSCA_ENCRYPTION]" --externals-url "[EXTERNALS_URL]" --registration-url "[REGISTRATION_URL]" --registration-token "[REGISTRATION_TOKEN]" --hostname "[HOSTNAME]" --proxy "[PROXY]" --service picket`
 	serviceArgs = `run --service --config "[CommonAppDataFolder]picket\picket.toml"`
 	eventLogKey = `SYSTEM\CurrentControlSet\Services\EventLog\Application\picket`
 )
 
 // firstContact are the public properties an unattended install sets.
-var firstContact = []string{"SERVER", "NSCA_PASSWORD", "NSCA_ENCRYPTION", "EXTERNALS_URL", "REGISTRATION_URL", "REGISTRATION_TOKEN", "HOSTNAME"}
+var firstContact = []string{"SERVER", "NSCA_PASSWORD", "NSCA_ENCRYPTION", "EXTERNALS_URL", "REGISTRATION_URL", "REGISTRATION_TOKEN", "HOSTNAME", "PROXY"}
 
 // buildMSI runs build.sh into dir and returns the path it printed, after
 // checking that it is exactly $OUT/picket-X.Y.Z-x64.msi.
@@ -739,6 +739,7 @@ func TestMSISetupCommandIsPicketSetup(t *testing.T) {
 		"EXTERNALS_URL":       "https://nagios1.example.com/picket/externals/",
 		"REGISTRATION_URL":    "https://nagios1.example.com/picket/register",
 		"REGISTRATION_TOKEN":  "tok-1",
+		"PROXY":               "http://proxy.example.com:3128",
 		// HOSTNAME unset: Windows Installer formats it as "".
 	}
 	formatted := regexp.MustCompile(`\[([A-Za-z_]+)\]`).ReplaceAllStringFunc(target, func(m string) string {
@@ -752,7 +753,7 @@ func TestMSISetupCommandIsPicketSetup(t *testing.T) {
 	for _, want := range []string{
 		`address = "nagios1.example.com:5667"`, `address = "nagios2.example.com:5668"`,
 		`encryption = "aes256"`, `url = "https://nagios1.example.com/picket/externals/"`,
-		`token_file = "` + filepath.Join(dir, "picket", "register.token") + `"`,
+		`token_file = "` + filepath.Join(dir, "picket", "register.token") + `"`, `proxy = "http://proxy.example.com:3128"`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("config lacks %s:\n%s", want, out)

@@ -35,6 +35,8 @@ type Settings struct {
 	RegistrationURL   string
 	RegistrationToken string
 	Hostname          string
+	// Proxy is [externals] proxy: the HTTP proxy to the central server.
+	Proxy string
 }
 
 // Result says what Write did, and can take it back.
@@ -67,7 +69,8 @@ type target struct {
 }
 
 type externals struct {
-	URL string `toml:"url"`
+	URL   string `toml:"url"`
+	Proxy string `toml:"proxy,omitempty"`
 }
 
 type registering struct {
@@ -165,7 +168,9 @@ func render(dir string, s Settings) (agentFile, map[string]string, error) {
 		}
 	}
 	if u := strings.TrimSpace(s.ExternalsURL); u != "" {
-		f.Externals = &externals{URL: u}
+		f.Externals = &externals{URL: u, Proxy: strings.TrimSpace(s.Proxy)}
+	} else if strings.TrimSpace(s.Proxy) != "" {
+		return f, nil, errors.New("a proxy without an externals URL has no use")
 	}
 	if u := strings.TrimSpace(s.RegistrationURL); u != "" {
 		f.Autoreg = &registering{URL: u}

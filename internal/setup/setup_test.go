@@ -20,6 +20,7 @@ func TestWriteFirstContact(t *testing.T) {
 		RegistrationURL:   "https://nagios1.example.com/picket/register",
 		RegistrationToken: "tok-123",
 		Hostname:          "web01",
+		Proxy:             "http://proxy.example.com:3128",
 	}, false)
 	if err != nil {
 		t.Fatal(err)
@@ -33,7 +34,7 @@ func TestWriteFirstContact(t *testing.T) {
 	}
 	if c.Hostname != "web01" || len(c.Targets) != 2 || c.Targets[0].Address != "nagios1.example.com:5667" ||
 		c.Targets[1].Address != "nagios2.example.com:5668" || c.Targets[0].Encryption != "aes256" ||
-		c.Externals.URL != "https://nagios1.example.com/picket/externals/" ||
+		c.Externals.URL != "https://nagios1.example.com/picket/externals/" || c.Externals.Proxy != "http://proxy.example.com:3128" ||
 		c.Autoreg.TokenFile != filepath.Join(dir, TokenFile) {
 		t.Errorf("config: %+v", c)
 	}
@@ -164,4 +165,17 @@ func TestUndo(t *testing.T) {
 			t.Errorf("Undo touched a kept config: %s", b)
 		}
 	})
+}
+
+func TestWriteRefusesAProxyWithoutExternals(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "picket.toml")
+	if _, err := Write(path, Settings{Proxy: "http://proxy:3128"}, false); err == nil || !strings.Contains(err.Error(), "proxy without an externals URL") {
+		t.Errorf("err = %v", err)
+	}
+	if _, err := Write(path, Settings{ExternalsURL: "https://x/e/", Proxy: "proxy:3128"}, false); err == nil || !strings.Contains(err.Error(), "externals.proxy") {
+		t.Errorf("a bad proxy: err = %v", err)
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Error("a config was left behind")
+	}
 }

@@ -4,22 +4,15 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
-	"crypto/x509"
+	"crypto/sha256"
 	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
-	"runtime"
 	"strings"
-
-	"github.com/picket-monitoring/picket/internal/atomicfile"
 )
 
-// signContext starts every signed message; the version lets a future
-// scheme never be confused with this one.
+// signContext starts every v1 signed message; the version keeps one
+// scheme from ever being confused with another.
 const signContext = "picket-externals-v1\x00"
 
 // publicKeyPrefix names the algorithm in a written public key, so a key
@@ -43,18 +36,22 @@ func GenerateKey() (ed25519.PublicKey, ed25519.PrivateKey, error) {
 	return ed25519.GenerateKey(rand.Reader)
 }
 
-// Sign signs data as the externals of host and returns the content of
-// the signature file: the signature in standard base64 and a newline.
-// key must be a complete Ed25519 private key (from GenerateKey or
-// ReadSigningKey).
-func Sign(key ed25519.PrivateKey, host string, data []byte) []byte {
+// SignV1 signs data as the externals of host with the first scheme, which
+// has no serial, and returns the content of a v1 signature file: the
+// signature in standard base64 and a newline. picket server still signs
+// v1 for agents that do not announce v2 (older versions); key must be a
+// complete Ed25519 private key (from GenerateKey or ReadSigningKey).
+func SignV1(key ed25519.PrivateKey, host string, data []byte) []byte {
 	sig := ed25519.Sign(key, signedMessage(host, data))
 	return append(base64.StdEncoding.AppendEncode(nil, sig), '\n')
 }
 
-// Verify checks sig (a signature file's content or the header's value;
-// surrounding whitespace is ignored) over data as the externals of host.
-func Verify(pub ed25519.PublicKey, host string, data, sig []byte) error {
+// VerifyV1 checks a v1 sig (a signature file's content or the header's
+// value; surrounding whitespace is ignored) over data as the externals of
+// host. A v1 signature says nothing of when it was made, so an older file
+// verifies as well as the current one: the agent trusts it only for its
+// own cache, never from the network.
+func VerifyV1(pub ed25519.PublicKey, host string, data, sig []byte) error {
 	if len(pub) != ed25519.PublicKeySize {
 		return fmt.Errorf("public key is %d bytes, not %d", len(pub), ed25519.PublicKeySize)
 	}
@@ -98,74 +95,10 @@ func ParsePublicKey(s string) (ed25519.PublicKey, error) {
 	return ed25519.PublicKey(raw), nil
 }
 
-// WriteSigningKey stores key as PKCS#8 PEM (which openssl reads too),
-// readable by its owner only. It never overwrites a file: replacing a key
-// makes every agent configured with the old public key refuse externals.
-func WriteSigningKey(path string, key ed25519.PrivateKey) (err error) {
-	if len(key) != ed25519.PrivateKeySize {
-		return fmt.Errorf("write signing key %s: private key is %d bytes, not %d", path, len(key), ed25519.PrivateKeySize)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return fmt.Errorf("write signing key %s: %w", path, err)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return fmt.Errorf("write signing key: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(path)
-		}
-	}()
-	if err := pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der}); err != nil {
-		return fmt.Errorf("write signing key %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("write signing key %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write signing key %s: %w", path, err)
-	}
-	if err := atomicfile.SyncDir(filepath.Dir(path)); err != nil {
-		return fmt.Errorf("write signing key %s: %w", path, err)
-	}
-	return nil
-}
-
-// ReadSigningKey loads a key written by WriteSigningKey (or by openssl
-// genpkey -algorithm ed25519). A key file every user can read is refused:
-// whoever holds the key decides what every agent runs.
-func ReadSigningKey(path string) (ed25519.PrivateKey, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read signing key: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("read signing key: %w", err)
-	}
-	// Windows guards files with ACLs, which the mode bits do not show.
-	if runtime.GOOS != "windows" && st.Mode().Perm()&0o004 != 0 {
-		return nil, fmt.Errorf("read signing key %s: readable by every user (mode %04o): chmod o-r %s", path, st.Mode().Perm(), path)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, 64<<10))
-	if err != nil {
-		return nil, fmt.Errorf("read signing key %s: %w", path, err)
-	}
-	block, _ := pem.Decode(data)
-	if block == nil || block.Type != "PRIVATE KEY" {
-		return nil, fmt.Errorf("read signing key %s: not a PEM \"PRIVATE KEY\" (PKCS#8) file", path)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("read signing key %s: %w", path, err)
-	}
-	key, ok := k.(ed25519.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("read signing key %s: a %T, not an Ed25519 key", path, k)
-	}
-	return key, nil
+// Fingerprint names a public key briefly and safely for logs, configs and
+// signature lines: "SHA256:" and the unpadded base64 of the key's SHA-256,
+// the way OpenSSH shows keys.
+func Fingerprint(pub ed25519.PublicKey) string {
+	sum := sha256.Sum256(pub)
+	return "SHA256:" + base64.RawStdEncoding.EncodeToString(sum[:])
 }

@@ -25,22 +25,22 @@ func newKey(t testing.TB) (ed25519.PublicKey, ed25519.PrivateKey) {
 // sampleFile stands for an externals file: the scheme signs bytes.
 const sampleFile = "[[check]]\nservice = \"disk\"\ncommand = \"check_disk -w 10% -c 5% -p /\"\n"
 
-func TestSignVerify(t *testing.T) {
+func TestSignVerifyV1(t *testing.T) {
 	pub, key := newKey(t)
 	otherPub, _ := newKey(t)
 	data := []byte(sampleFile)
-	sig := Sign(key, "web01", data)
+	sig := SignV1(key, "web01", data)
 	if !bytes.HasSuffix(sig, []byte("\n")) || len(bytes.TrimSpace(sig)) != 88 {
 		t.Fatalf("signature file %q: want 88 base64 characters and a newline", sig)
 	}
-	if err := Verify(pub, "web01", data, sig); err != nil {
+	if err := VerifyV1(pub, "web01", data, sig); err != nil {
 		t.Fatalf("round trip: %v", err)
 	}
 	// The header form has no newline; CRLF from an editor is fine too.
-	if err := Verify(pub, "web01", data, bytes.TrimSpace(sig)); err != nil {
+	if err := VerifyV1(pub, "web01", data, bytes.TrimSpace(sig)); err != nil {
 		t.Errorf("without newline: %v", err)
 	}
-	if err := Verify(pub, "web01", data, append(bytes.TrimSpace(sig), '\r', '\n')); err != nil {
+	if err := VerifyV1(pub, "web01", data, append(bytes.TrimSpace(sig), '\r', '\n')); err != nil {
 		t.Errorf("with CRLF: %v", err)
 	}
 
@@ -65,7 +65,7 @@ func TestSignVerify(t *testing.T) {
 		{"shifted boundary", pub, "web0", append([]byte("1"), data...), sig, "does not match"},
 	}
 	for _, b := range bad {
-		err := Verify(b.pub, b.host, b.data, b.sig)
+		err := VerifyV1(b.pub, b.host, b.data, b.sig)
 		if err == nil || !strings.Contains(err.Error(), b.want) {
 			t.Errorf("%s: err = %v, want %q", b.name, err, b.want)
 		}
@@ -171,14 +171,14 @@ func FuzzParsePublicKey(f *testing.F) {
 	})
 }
 
-func FuzzVerify(f *testing.F) {
+func FuzzVerifyV1(f *testing.F) {
 	pub, key, _ := GenerateKey()
 	data := []byte(sampleFile)
-	f.Add([]byte(sampleFile), "web01", Sign(key, "web01", data))
+	f.Add([]byte(sampleFile), "web01", SignV1(key, "web01", data))
 	f.Add([]byte(""), "h", []byte("\n"))
 	f.Add([]byte("x"), "h", []byte("AAAA\r\nAAAA"))
 	f.Fuzz(func(t *testing.T, d []byte, host string, sig []byte) {
-		err := Verify(pub, host, d, sig)
+		err := VerifyV1(pub, host, d, sig)
 		// Only the one signature made here may verify.
 		if err == nil && (host != "web01" || !bytes.Equal(d, data)) {
 			t.Fatalf("forged: host %q, data %q, sig %q", host, d, sig)

@@ -207,7 +207,7 @@ q "DELETE FROM \`Upgrade\` WHERE \`ActionProperty\` = 'OLDERFOUND'"
 q "INSERT INTO \`Upgrade\` (\`UpgradeCode\`, \`VersionMin\`, \`VersionMax\`, \`Attributes\`, \`ActionProperty\`) VALUES ('$upgrade_code', '0.0.0', '$num', $((0x001 | 0x100 | 0x200)), 'OLDERFOUND')"
 
 secure=$(msiinfo export "$msi" Property | awk -F'\t' '$1 == "SecureCustomProperties" { print $2 }' | tr -d '\r')
-for p in SERVER NSCA_PASSWORD NSCA_ENCRYPTION EXTERNALS_URL REGISTRATION_URL REGISTRATION_TOKEN HOSTNAME; do
+for p in SERVER NSCA_PASSWORD NSCA_ENCRYPTION EXTERNALS_URL REGISTRATION_URL REGISTRATION_TOKEN HOSTNAME PROXY; do
 	secure="${secure:+$secure;}$p"
 done
 q "UPDATE \`Property\` SET \`Value\` = '$secure' WHERE \`Property\` = 'SecureCustomProperties'"

@@ -59,6 +59,7 @@ class picket::config {
         'externals_url'        => $picket::externals_url,
         'externals_ca_file'    => $picket::externals_ca_file,
         'externals_public_key' => $picket::externals_public_key,
+        'proxy'                => $picket::proxy,
         'registration_url'     => $picket::registration_url,
         'token_file'           => $token_ref,
         'metadata'             => $picket::registration_metadata,

@@ -49,6 +49,12 @@
 # @param externals_public_key
 #   The externals signing key ("ed25519:..." as `picket server keygen`
 #   prints it): with it, unsigned externals are refused.
+# @param proxy
+#   The HTTP proxy the agent reaches the central server through, for
+#   externals and registration ([externals] proxy), e.g.
+#   'http://proxy.example.com:3128'; 'direct' ignores the environment's
+#   proxy variables. undef: the environment's (HTTPS_PROXY, NO_PROXY).
+#   Needs externals_url.
 # @param registration_url
 #   The registration endpoint ([autoreg] url); needs externals_url and
 #   registration_token.
@@ -91,6 +97,7 @@ class picket (
   Optional[Picket::Url] $externals_url = undef,
   Optional[Picket::Path] $externals_ca_file = undef,
   Optional[Pattern[/\Aed25519:[A-Za-z0-9+\/=]+\z/]] $externals_public_key = undef,
+  Optional[Variant[Enum['direct'], Pattern[/\A(https?|socks5):\/\/[^\s\/]+\/?\z/]]] $proxy = undef,
   Optional[Picket::Url] $registration_url = undef,
   Optional[Sensitive[String[1]]] $registration_token = undef,
   Array[Pattern[/\A[^\s,]+\z/]] $registration_metadata = [],
@@ -128,6 +135,9 @@ class picket (
       if $t['port'] =~ Integer and $t['address'] =~ /\A[^:\[\]]+:[0-9]+\z/ {
         fail("picket: target ${t['address']} has a port in address and in port; give it once")
       }
+    }
+    if $proxy =~ NotUndef and $externals_url =~ Undef {
+      fail('picket: proxy needs externals_url: it is how the agent reaches the central server')
     }
     if $registration_url =~ NotUndef {
       if $externals_url =~ Undef {

@@ -59,6 +59,7 @@ describe 'picket' do
         externals_url: 'https://nagios1.example.com:8443/externals/',
         externals_ca_file: '/etc/picket/ca.pem',
         externals_public_key: 'ed25519:AAAAC3NzaC1lZDI1NTE5AAAAIDV1bm9ybWFsa2V5Zm9ydGVzdHM=',
+        proxy: 'http://proxy.example.com:3128',
         registration_url: 'https://nagios1.example.com:8443/v1/register',
         registration_token: sensitive('tok-123'),
         registration_metadata: ['linux', 'web'],
@@ -94,6 +95,7 @@ describe 'picket' do
       expect(content).to include(%([[target]]\naddress = "nagios2a.example.com:5668"\ngroup = "dc2"\npassword_file = "/etc/picket/nsca.secret"\ntimeout = "10s"\n))
       expect(content).to include(%([[target]]\naddress = "[2001:db8::5]:5667"\ngroup = "dc2"\nencryption = "14"\npassword_file = "/etc/picket/nsca.secret"\nlegacy = true\n))
       expect(content).to include(%([externals]\nurl = "https://nagios1.example.com:8443/externals/"\nca_file = "/etc/picket/ca.pem"\npublic_key = "ed25519:))
+      expect(content).to include(%("\nproxy = "http://proxy.example.com:3128"\n))
     end
 
     it 'reloads for a new password and a new token' do
@@ -226,6 +228,18 @@ describe 'picket' do
     let(:params) { { registration_url: 'https://hub.example.com/v1/register', registration_token: sensitive('t') } }
 
     it { is_expected.to compile.and_raise_error(/registration_url needs externals_url/) }
+  end
+
+  context 'with a proxy but no externals_url' do
+    let(:params) { { proxy: 'http://proxy.example.com:3128' } }
+
+    it { is_expected.to compile.and_raise_error(/proxy needs externals_url/) }
+  end
+
+  context 'with a proxy that is no URL' do
+    let(:params) { { proxy: 'proxy.example.com:3128', externals_url: 'https://hub.example.com/externals/' } }
+
+    it { is_expected.to compile.and_raise_error(/proxy/) }
   end
 
   context 'with registration but no token' do
