@@ -371,7 +371,10 @@ func (c *central) maintain(ctx context.Context) error {
 			}
 			// A burst of registrations is one update; a storm of them
 			// is one update per min_reload_interval at most.
-			wait := max(syncDelay, time.Until(c.lastSync.Add(c.cfg.Nagios.MinReloadInterval.Duration)))
+			wait := syncDelay
+			if c.cfg.Nagios != nil { // Icinga 2 alone has no reload to space out
+				wait = max(wait, time.Until(c.lastSync.Add(c.cfg.Nagios.MinReloadInterval.Duration)))
+			}
 			t := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():
