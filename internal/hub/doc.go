@@ -6,11 +6,12 @@
 // the Nagios objects of registered hosts, written, validated and loaded
 // with one reload for a burst of changes.
 //
-// It owns state_dir (the registry of agents) and the Nagios object folder
-// its config names; it writes the externals folder's files for the hosts
-// it registers, and appends to the command file.
+// It owns state_dir (the registry of agents, and control.sock: the local
+// control channel `picket server status` asks, see ControlPath) and the
+// Nagios object folder its config names; it writes the externals folder's
+// files for the hosts it registers, and appends to the command file.
 //
-// When its context is cancelled it stops accepting NSCA and HTTP
+// When its context is cancelled it stops accepting NSCA, HTTP and control
 // connections, gives the command-file queue a short grace period to write
 // what it holds (logging how many results it could not deliver), flushes
 // the registry, and returns once every goroutine it started has ended.
