@@ -76,6 +76,10 @@ const (
 	DefaultLossAlert      = 24 * time.Hour
 )
 
+// ErrNothingToServe is a config that enables neither the NSCA receiver
+// nor the HTTP side: picket server has nothing to do and refuses to run.
+var ErrNothingToServe = errors.New("nothing to serve: the config has neither [nsca] nor [http]")
+
 // DefaultConfigPath is where picket server looks without --config.
 const DefaultConfigPath = "/etc/picket/server.toml"
 

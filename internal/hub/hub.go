@@ -21,7 +21,7 @@ type Addrs struct{ NSCA, HTTP net.Addr }
 // ready, if not nil, is called once every listener accepts connections.
 func Run(ctx context.Context, cfg *Config, logger *slog.Logger, ready func(Addrs)) error {
 	if cfg.NSCA == nil && cfg.HTTP == nil {
-		return errors.New("nothing to serve: the config has neither [nsca] nor [http]")
+		return ErrNothingToServe
 	}
 	b := newBoard(cfg)
 	var addrs Addrs
