@@ -352,8 +352,9 @@ func startPicketServer(tb testing.TB, c picketServerConfig) *picketServer {
 	}
 	cfg := filepath.Join(s.Dir, "server.toml")
 	s.daemon = startDaemon(tb, "picket server", picketBin, func(port int) []string {
-		writeFile(tb, cfg, fmt.Sprintf("[nsca]\nlisten = \"127.0.0.1:%d\"\nencryption = %q\n%scommand_file = %q\n%s",
-			port, c.Encryption, pwLine, s.CommandFile, c.Extra), 0o600)
+		// state_dir keeps the control socket in the test's folder.
+		writeFile(tb, cfg, fmt.Sprintf("state_dir = %q\n\n[nsca]\nlisten = \"127.0.0.1:%d\"\nencryption = %q\n%scommand_file = %q\n%s",
+			filepath.Join(s.Dir, "state"), port, c.Encryption, pwLine, s.CommandFile, c.Extra), 0o600)
 		return []string{"server", "--config", cfg}
 	})
 	return s
