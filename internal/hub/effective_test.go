@@ -59,7 +59,7 @@ password_file = %[5]q
 	for _, want := range []string{
 		"# effective configuration of " + p + "; secrets masked\n",
 		fmt.Sprintf("control_socket = %q", ControlPath(cfg)),
-		`encryption = "rijndael128"`,
+		fmt.Sprintf("encryption = %q", nsca.Rijndael128.String()),
 		fmt.Sprintf("password_file = %q", nscaPW),
 		fmt.Sprintf("tls_key = %q", key),
 		fmt.Sprintf("password_file = %q", icingaPW),
@@ -77,7 +77,7 @@ password_file = %[5]q
 	}
 	// It is a config picket server loads as it is.
 	var back Config
-	if _, err := toml.Decode(text, &back); err != nil || back.NSCA == nil || back.NSCA.Encryption != "rijndael128" {
+	if _, err := toml.Decode(text, &back); err != nil || back.NSCA == nil || back.NSCA.Encryption != nsca.Rijndael128.String() {
 		t.Errorf("effective config does not read back (%v):\n%s", err, text)
 	}
 	if cfg.NSCA.Encryption != "14" {
