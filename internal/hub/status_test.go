@@ -8,10 +8,12 @@ import (
 	"net"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/picket-monitoring/picket/autoreg"
 	"github.com/picket-monitoring/picket/internal/control"
 	"github.com/picket-monitoring/picket/internal/nagios"
 	"github.com/picket-monitoring/picket/nsca"
@@ -231,5 +233,73 @@ func TestStatusThroughControlChannel(t *testing.T) {
 	}
 	if st.NSCA.Rate1m.PerMinute <= 0 {
 		t.Errorf("rate over the last minute = %+v with one result received", st.NSCA.Rate1m)
+	}
+}
+
+// The central side records each objects update on the board: a good one,
+// one the validator refuses, one an invalid externals file stops; and the
+// board lists the registry.
+func TestStatusOfObjectsAndHosts(t *testing.T) {
+	f := newFixture(t)
+	c, err := newCentral(f.cfg, f.logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBoard(f.cfg)
+	b.attach(c)
+	ctx := context.Background()
+	reg := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+	if err := c.registry.Put(autoreg.Entry{Host: "web01", Profile: "base", Registered: reg, LastSeen: reg,
+		Facts: autoreg.Request{Addresses: []string{"10.0.0.1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	c.registry.Seen("web01", "10.0.0.2", reg.Add(time.Hour))
+	writeFile(t, f.extDir, "web01.toml", web01Externals, 0o644)
+
+	c.syncObjects(ctx)
+	st := b.status()
+	if n := st.Nagios; n == nil || !n.OK || !n.Validated || !n.Reloaded || n.Error != "" || !slices.Contains(n.Written, "web01") || n.LastOK != n.Last {
+		t.Errorf("after a good update: %+v", n)
+	}
+	good := st.Nagios.LastOK
+	if h := st.Hosts; h == nil || h.Count != 1 || h.List[0].Host != "web01" || h.List[0].Profile != "base" ||
+		!h.List[0].Registered.Equal(reg) || !h.List[0].LastSeen.Equal(reg.Add(time.Hour)) {
+		t.Errorf("hosts: %+v", h)
+	}
+
+	writeFile(t, f.dir, "fail", "", 0o644)
+	writeFile(t, f.extDir, "db01.toml", db01Externals, 0o644)
+	c.syncObjects(ctx)
+	n := b.status().Nagios
+	if n.OK || n.Validated || n.Reloaded || !strings.Contains(n.Error, "Error: x") || !n.LastOK.Equal(good) {
+		t.Errorf("after a refused update: %+v", n)
+	}
+
+	writeFile(t, f.extDir, "db02.toml", invalidExternals, 0o644)
+	c.syncObjects(ctx)
+	n = b.status().Nagios
+	if n.OK || !strings.HasPrefix(n.Error, "an externals file is invalid: ") || !strings.Contains(n.Error, "db02.toml") {
+		t.Errorf("after an invalid externals file: %+v", n)
+	}
+}
+
+func TestIcingaSynced(t *testing.T) {
+	b := newBoard(&Config{Icinga2: &IcingaConfig{}})
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	b.now = func() time.Time { return t0 }
+	if err := b.icingaSynced(nil); err != nil {
+		t.Fatal(err)
+	}
+	b.now = func() time.Time { return t0.Add(time.Minute) }
+	refused := errors.New("create host web01 in Icinga 2: 403 Forbidden")
+	if err := b.icingaSynced(refused); err != refused {
+		t.Errorf("error not passed on: %v", err)
+	}
+	v := b.status().Icinga2
+	if v.OK || v.Error != refused.Error() || !v.Last.Equal(t0.Add(time.Minute)) || !v.LastOK.Equal(t0) {
+		t.Errorf("view = %+v", v)
+	}
+	if st := b.status(); st.Nagios != nil {
+		t.Errorf("a server without [nagios] shows %+v", st.Nagios)
 	}
 }
