@@ -11,13 +11,15 @@ import (
 	"github.com/picket-monitoring/picket/nsca"
 )
 
-const serverUsage = `Usage: picket server [--config server.toml] [--nsca-config /etc/nsca.cfg] [--log-level info]
+const serverUsage = `Usage: picket server [--config server.toml] [--nsca-config /etc/nsca.cfg] [--state-dir DIR] [--log-level info]
        picket server keygen --key FILE [--next]
        picket server hosts [--config server.toml] [--json]
        picket server hosts forget|rekey [--config server.toml] HOST
        picket server token add [--config server.toml] --name NAME [--hosts RE] [--profile P] [--expires 72h] [--max-uses N]
        picket server token list [--config server.toml] [--json]
        picket server render [--config server.toml] [--force] [HOST...]
+       picket server config check [--config server.toml] [--nsca-config FILE] [--strict]
+       picket server status [--config server.toml] [--json]
 
 Runs the central side: the NSCA receiver into Nagios' command file, the
 externals folder and the registration endpoint over HTTP(S), and Nagios
@@ -37,7 +39,9 @@ bound one at the next registration with a valid token. token add makes
 an enrollment token, prints it once and keeps only its SHA-256; token
 list shows the tokens and their uses. render renders registered hosts'
 externals again from their profiles (after a profile changed); files an
-administrator edited are kept unless --force.
+administrator edited are kept unless --force. config check validates the
+config and prints it as the server runs it, secrets masked. status asks
+the running server how it is doing.
 `
 
 func runServer(ctx context.Context, args []string, sio stdio) int {
@@ -51,6 +55,10 @@ func runServer(ctx context.Context, args []string, sio stdio) int {
 			return runServerToken(args[1:], sio)
 		case "render":
 			return runServerRender(ctx, args[1:], sio)
+		case "config":
+			return runServerConfig(args[1:], sio)
+		case "status":
+			return runServerStatus(ctx, args[1:], sio)
 		}
 	}
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
@@ -59,6 +67,7 @@ func runServer(ctx context.Context, args []string, sio stdio) int {
 	cfgFile := fs.String("config", "", "server config (default "+hub.DefaultConfigPath+" unless --nsca-config is given)")
 	nscaCfg := fs.String("nsca-config", "", "take the NSCA receiver's settings from this nsca.cfg")
 	level := fs.String("log-level", "", "debug, info, warn or error (default: the config's [log] level)")
+	stateDir := fs.String("state-dir", "", "the server's state folder (registry, control socket), over the config's state_dir")
 	asService := fs.Bool("service", false, "run as the Windows service (the service manager's command line says so; elsewhere a no-op)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
@@ -82,6 +91,9 @@ func runServer(ctx context.Context, args []string, sio stdio) int {
 	} else {
 		cfg.Log.Resolve(func(string, string) {})
 	}
+	if *stateDir != "" {
+		cfg.StateDir = *stateDir
+	}
 	if *asService {
 		return runAsService(ctx, serviceName(true), sio, func(ctx context.Context, sink logs.EventSink) int {
 			return serve(ctx, cfg, *nscaCfg, *level, sio, sink)
@@ -100,28 +112,50 @@ func serve(ctx context.Context, cfg *hub.Config, nscaCfg, level string, sio stdi
 	}
 	defer logger.Close()
 	if nscaCfg != "" {
-		if cfg.NSCA != nil {
-			fmt.Fprintf(sio.err, "picket server: both %s [nsca] and --nsca-config configure the receiver; use one\n", cfg.File)
-			return exitUsage
-		}
-		sc, err := nsca.ReadServerConfigFile(nscaCfg)
-		if err == nil {
-			cfg.NSCA, err = hub.FromNSCAConfig(sc)
-		}
+		notes, code, err := applyNSCAConfig(cfg, nscaCfg)
 		if err != nil {
-			fmt.Fprintf(sio.err, "picket server: %s: %v\n", nscaCfg, err)
-			return exitCritical
+			fmt.Fprintf(sio.err, "picket server: %v\n", err)
+			return code
 		}
-		if st, err := os.Stat(nscaCfg); err == nil && st.Mode().Perm()&0o004 != 0 && len(sc.Password) > 0 {
-			logger.Warn("nsca.cfg holds the NSCA password and is readable by every user; chmod o-r it", "file", nscaCfg)
+		if notes.worldReadable {
+			logger.Warn(nscaWorldReadable, "file", nscaCfg)
 		}
-		if len(sc.Ignored) > 0 {
-			logger.Info("nsca.cfg options with no effect on picket", "file", nscaCfg, "options", sc.Ignored)
+		if len(notes.ignored) > 0 {
+			logger.Info("nsca.cfg options with no effect on picket", "file", nscaCfg, "options", notes.ignored)
 		}
 	}
+	cfg.Version = version // for picket server status
 	if err := hub.Run(ctx, cfg, logger.Logger, nil); err != nil {
 		logger.Error("picket server failed", "err", err)
 		return exitCritical
 	}
 	return exitOK
+}
+
+// nscaNotes are what an nsca.cfg taken by --nsca-config is worth telling.
+type nscaNotes struct {
+	worldReadable bool     // it holds the password and every user may read it
+	ignored       []string // options with no effect on picket
+}
+
+const nscaWorldReadable = "nsca.cfg holds the NSCA password and is readable by every user; chmod o-r it"
+
+// applyNSCAConfig takes cfg's [nsca] from the nsca.cfg at path, as picket
+// server --nsca-config does; on error, code is the exit code.
+func applyNSCAConfig(cfg *hub.Config, path string) (notes nscaNotes, code int, err error) {
+	if cfg.NSCA != nil {
+		return notes, exitUsage, fmt.Errorf("both %s [nsca] and --nsca-config configure the receiver; use one", cfg.File)
+	}
+	sc, err := nsca.ReadServerConfigFile(path)
+	if err == nil {
+		cfg.NSCA, err = hub.FromNSCAConfig(sc)
+	}
+	if err != nil {
+		return notes, exitCritical, fmt.Errorf("%s: %w", path, err)
+	}
+	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o004 != 0 && len(sc.Password) > 0 {
+		notes.worldReadable = true
+	}
+	notes.ignored = sc.Ignored
+	return notes, exitOK, nil
 }

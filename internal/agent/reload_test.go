@@ -22,6 +22,7 @@ func TestReloadRestartsOnlyTheChangedTarget(t *testing.T) {
 	writeConfig(t, dir, "", "") // the counter plugin
 	write := func(timeoutB string) {
 		src := `hostname = "web01"
+state_dir = "` + filepath.Join(dir, "state") + `"
 spool_dir = "` + filepath.Join(dir, "spool") + `"
 plugin_dirs = ["` + filepath.Join(dir, "plugins") + `"]
 [macros]

@@ -122,7 +122,7 @@ func TestCheckResultPath(t *testing.T) {
 	cfg := filepath.Join(dir, "nsca.cfg")
 	server := startDaemon(t, "picket server", picketBin, func(port int) []string {
 		writeFile(t, cfg, nscaConfig(t, dir, port, 1, password)+"check_result_path="+filepath.Join(ng.Dir, "checkresults")+"\n", 0o600)
-		return []string{"server", "--nsca-config", cfg}
+		return []string{"server", "--nsca-config", cfg, "--state-dir", filepath.Join(dir, "state")}
 	})
 	now := time.Now().Truncate(time.Second)
 	old := now.Add(-2 * time.Hour) // older than max_check_result_file_age

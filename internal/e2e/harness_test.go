@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/picket-monitoring/picket/internal/leaktest"
 )
 
 // Bounds for polling. They are deadlines for things that normally take
@@ -51,7 +53,13 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	picketBin = bin
-	return m.Run()
+	untouched := leaktest.Untouched(leaktest.HostState()...)
+	code := m.Run()
+	if made := untouched(); len(made) > 0 {
+		fmt.Fprintf(os.Stderr, "e2e: a test wrote into the host's own picket state (a config without its own state_dir?): %v\n", made)
+		code = 1
+	}
+	return code
 }
 
 // buildPicket builds ./cmd/picket of the module these tests belong to.
@@ -353,8 +361,9 @@ func startPicketServer(tb testing.TB, c picketServerConfig) *picketServer {
 	}
 	cfg := filepath.Join(s.Dir, "server.toml")
 	s.daemon = startDaemon(tb, "picket server", picketBin, func(port int) []string {
-		writeFile(tb, cfg, fmt.Sprintf("[nsca]\nlisten = \"127.0.0.1:%d\"\nencryption = %q\n%scommand_file = %q\n%s",
-			port, c.Encryption, pwLine, s.CommandFile, c.Extra), 0o600)
+		// state_dir keeps the control socket in the test's folder.
+		writeFile(tb, cfg, fmt.Sprintf("state_dir = %q\n\n[nsca]\nlisten = \"127.0.0.1:%d\"\nencryption = %q\n%scommand_file = %q\n%s",
+			filepath.Join(s.Dir, "state"), port, c.Encryption, pwLine, s.CommandFile, c.Extra), 0o600)
 		return []string{"server", "--config", cfg}
 	})
 	return s
@@ -369,7 +378,7 @@ func startPicketServerNSCAConfig(tb testing.TB, method int, password string) *pi
 	cfg := filepath.Join(s.Dir, "nsca.cfg")
 	s.daemon = startDaemon(tb, "picket server", picketBin, func(port int) []string {
 		writeFile(tb, cfg, nscaConfig(tb, s.Dir, port, method, password), 0o600)
-		return []string{"server", "--nsca-config", cfg}
+		return []string{"server", "--nsca-config", cfg, "--state-dir", filepath.Join(s.Dir, "state")}
 	})
 	return s
 }

@@ -62,6 +62,8 @@ type central struct {
 	// blamed are the hosts whose LastError a failed objects update set;
 	// the next good one clears them. Owned by syncObjects.
 	blamed map[string]bool
+	// status records the objects updates for picket server status.
+	status *board
 
 	mu sync.Mutex
 	// waiting are requests held until Nagios knows the objects of the
@@ -405,14 +407,16 @@ func (c *central) syncObjects(ctx context.Context) {
 	}()
 	hosts, shas, err := c.builder.build(time.Now())
 	if errors.Is(err, errInvalidExternals) {
-		return // logged by build, once for each version of the file
+		c.status.externalsInvalid(err) // logged by build, once for each version of the file
+		return
 	}
 	if err != nil {
 		c.logger.Error("Nagios objects not updated", "err", err)
+		c.status.externalsInvalid(err)
 		return
 	}
 	if c.icinga != nil {
-		if err := c.icinga.sync(ctx, hosts); err != nil {
+		if err := c.status.icingaSynced(c.icinga.sync(ctx, hosts)); err != nil {
 			c.logger.Error("Icinga 2 objects not all created; trying again at the next change or scan", "err", err)
 		}
 		if c.objects == nil {
@@ -422,7 +426,7 @@ func (c *central) syncObjects(ctx context.Context) {
 			return
 		}
 	}
-	res, err := c.objects.Sync(ctx, hosts)
+	res, err := c.status.nagiosSynced(c.objects.Sync(ctx, hosts))
 	if err != nil {
 		c.logger.Error("Nagios objects not updated; Nagios keeps the previous ones", "err", err)
 		if ctx.Err() == nil {

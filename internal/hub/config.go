@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -28,7 +30,13 @@ type Config struct {
 	Icinga2      *IcingaConfig       `toml:"icinga2"`
 	Log          config.Log          `toml:"log"`
 
+	// ControlSocket is where `picket server status` reaches the running
+	// server; empty: ControlPath's default, in StateDir.
+	ControlSocket string `toml:"control_socket"`
+
 	File string `toml:"-"`
+	// Version is the running binary's, set by the caller for status.
+	Version string `toml:"-"`
 }
 
 // NSCAConfig is the [nsca] section: the receiver that replaces the nsca
@@ -72,6 +80,10 @@ const (
 	DefaultLossAlert      = 24 * time.Hour
 )
 
+// ErrNothingToServe is a config that enables neither the NSCA receiver
+// nor the HTTP side: picket server has nothing to do and refuses to run.
+var ErrNothingToServe = errors.New("nothing to serve: the config has neither [nsca] nor [http]")
+
 // DefaultConfigPath is where picket server looks without --config.
 const DefaultConfigPath = "/etc/picket/server.toml"
 
@@ -85,39 +97,55 @@ func LoadConfig(path string) (*Config, error) {
 	if err := tomlfile.Decode(path, data, c); err != nil {
 		return nil, err
 	}
-	var probs []tomlfile.Problem
-	c.Log.Resolve(func(field, msg string) {
-		probs = append(probs, tomlfile.Problem{File: path, Line: tomlfile.FieldLine(data, field), Field: field, Msg: msg})
-	})
-	if len(probs) > 0 {
-		return nil, &tomlfile.Error{Problems: probs}
+	// Every section is checked, so that one run lists every problem.
+	probs := tomlfile.NewProblems(path, data)
+	c.Log.Resolve(probs.Add)
+	if p := c.ControlSocket; p != "" && !filepath.IsAbs(p) && !strings.HasPrefix(p, `\\.\pipe\`) {
+		probs.Add("control_socket", fmt.Sprintf("%q: want an absolute path (a named pipe \\\\.\\pipe\\NAME on Windows)", p))
 	}
+	errs := []error{probs.Err()}
 	if c.NSCA != nil {
-		if err := c.NSCA.resolve(path); err != nil {
-			return nil, err
-		}
+		errs = append(errs, c.NSCA.resolve(path, data))
 	}
-	if err := c.resolveHTTP(path, data); err != nil {
-		return nil, err
-	}
+	errs = append(errs, c.resolveHTTP(path, data))
 	if c.Icinga2 != nil {
 		probs := tomlfile.NewProblems(path, data)
 		c.Icinga2.resolve(probs)
 		if c.Externals == nil {
 			probs.Add("icinga2", "needs [externals]: the objects come from the hosts' externals and registrations")
 		}
-		if err := probs.Err(); err != nil {
-			return nil, err
-		}
+		errs = append(errs, probs.Err())
+	}
+	if err := joinProblems(errs...); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
 
-func (n *NSCAConfig) resolve(file string) error {
-	var probs []tomlfile.Problem
-	add := func(field, msg string) {
-		probs = append(probs, tomlfile.Problem{File: file, Field: "nsca." + field, Msg: msg})
+// joinProblems merges the *tomlfile.Error of each step into one, in file
+// order; an error of another kind is returned as it is.
+func joinProblems(errs ...error) error {
+	var all []tomlfile.Problem
+	for _, err := range errs {
+		var te *tomlfile.Error
+		switch {
+		case err == nil:
+		case errors.As(err, &te):
+			all = append(all, te.Problems...)
+		default:
+			return err
+		}
 	}
+	if len(all) == 0 {
+		return nil
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].Line < all[j].Line })
+	return &tomlfile.Error{Problems: all}
+}
+
+func (n *NSCAConfig) resolve(file string, data []byte) error {
+	probs := tomlfile.NewProblems(file, data)
+	add := func(field, msg string) { probs.Add("nsca."+field, msg) }
 	if n.Listen == "" {
 		n.Listen = DefaultListen
 	}
@@ -179,10 +207,7 @@ func (n *NSCAConfig) resolve(file string) error {
 	if n.LossAlert.Duration == 0 {
 		n.LossAlert.Duration = DefaultLossAlert
 	}
-	if len(probs) > 0 {
-		return &tomlfile.Error{Problems: probs}
-	}
-	return nil
+	return probs.Err()
 }
 
 // FromNSCAConfig builds the [nsca] section from an nsca daemon's nsca.cfg,

@@ -11,13 +11,14 @@
 // min_reload_interval for a storm. Refused requests are logged a few in
 // full per interval and the rest summed (refusalLog).
 //
-// It owns state_dir (registry.json, identities.json, token-uses.json) and
-// the Nagios object folder its config names; it writes the externals
-// folder's files for the hosts it registers, and appends to the command
-// file. Hosts, Forget and Rekey serve the administrator's commands while
-// the server runs: identities.json is shared under a lock.
+// It owns state_dir (registry.json, identities.json, token-uses.json, and
+// control.sock: the local control channel `picket server status` asks, see
+// ControlPath) and the Nagios object folder its config names; it writes the
+// externals folder's files for the hosts it registers, and appends to the
+// command file. Hosts, Forget and Rekey serve the administrator's commands
+// while the server runs: identities.json is shared under a lock.
 //
-// When its context is cancelled it stops accepting NSCA and HTTP
+// When its context is cancelled it stops accepting NSCA, HTTP and control
 // connections, gives the command-file queue a short grace period to write
 // what it holds (logging how many results it could not deliver), flushes
 // the registry, and returns once every goroutine it started has ended.

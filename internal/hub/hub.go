@@ -21,8 +21,9 @@ type Addrs struct{ NSCA, HTTP net.Addr }
 // ready, if not nil, is called once every listener accepts connections.
 func Run(ctx context.Context, cfg *Config, logger *slog.Logger, ready func(Addrs)) error {
 	if cfg.NSCA == nil && cfg.HTTP == nil {
-		return errors.New("nothing to serve: the config has neither [nsca] nor [http]")
+		return ErrNothingToServe
 	}
+	b := newBoard(cfg)
 	var addrs Addrs
 	var starts []func(context.Context) error
 	// A side that cannot start closes the socket of one already open.
@@ -34,27 +35,29 @@ func Run(ctx context.Context, cfg *Config, logger *slog.Logger, ready func(Addrs
 		return err
 	}
 	if cfg.NSCA != nil {
-		run, ln, err := listenNSCA(ctx, cfg.NSCA, logger)
+		run, ln, err := listenNSCA(ctx, cfg.NSCA, logger, b)
 		if err != nil {
 			return err
 		}
 		opened = append(opened, ln)
-		addrs.NSCA, starts = ln.Addr(), append(starts, run)
+		addrs.NSCA, starts = ln.Addr(), append(starts, b.track("nsca", ln.Addr(), run))
 	}
 	if cfg.HTTP != nil || cfg.Nagios != nil || cfg.Icinga2 != nil {
 		side, err := newCentral(ctx, cfg, logger)
 		if err != nil {
 			return fail(err)
 		}
+		b.attach(side)
 		if cfg.HTTP != nil {
 			run, addr, err := side.listen(ctx)
 			if err != nil {
 				return fail(err)
 			}
-			addrs.HTTP, starts = addr, append(starts, run)
+			addrs.HTTP, starts = addr, append(starts, b.track("http", addr, run))
 		}
 		starts = append(starts, side.maintain)
 	}
+	starts = append(starts, b.serveControl(ctx, logger)...)
 	if ready != nil {
 		ready(addrs)
 	}
@@ -70,7 +73,7 @@ func Run(ctx context.Context, cfg *Config, logger *slog.Logger, ready func(Addrs
 }
 
 // listenNSCA opens the NSCA receiver's socket and returns what serves it.
-func listenNSCA(ctx context.Context, n *NSCAConfig, logger *slog.Logger) (func(context.Context) error, net.Listener, error) {
+func listenNSCA(ctx context.Context, n *NSCAConfig, logger *slog.Logger, b *board) (func(context.Context) error, net.Listener, error) {
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", n.Listen)
 	if err != nil {
@@ -106,6 +109,7 @@ func listenNSCA(ctx context.Context, n *NSCAConfig, logger *slog.Logger) (func(c
 			"max_packet_age", n.MaxPacketAge.String())
 		stopStats := logStatsEvery(ctx, 5*time.Minute, logger, srv, queue)
 		stopReport := reportEvery(ctx, n, srv, queue, drops)
+		defer b.watchNSCA(ctx, srv, queue, drops)()
 		serveErr := srv.Serve(ctx, ln)
 		stopReport()
 		stopStats()

@@ -66,7 +66,7 @@ func TestRunWritesCommandFileLines(t *testing.T) {
 	dir := t.TempDir()
 	cmdFile := writeFile(t, dir, "nagios.cmd", "", 0o600)
 	pw := writeFile(t, dir, "pw", "secret\n", 0o600)
-	cfgPath := writeFile(t, dir, "server.toml", "[nsca]\nlisten = \"127.0.0.1:0\"\nencryption = \"aes256\"\npassword_file = \""+
+	cfgPath := writeFile(t, dir, "server.toml", "state_dir = \""+dir+"\"\n[nsca]\nlisten = \"127.0.0.1:0\"\nencryption = \"aes256\"\npassword_file = \""+
 		pw+"\"\ncommand_file = \""+cmdFile+"\"\n", 0o600)
 	cfg, err := LoadConfig(cfgPath)
 	if err != nil {
