@@ -27,6 +27,7 @@ type Config struct {
 	Nagios       *NagiosConfig       `toml:"nagios"`
 	Icinga2      *IcingaConfig       `toml:"icinga2"`
 	Log          config.Log          `toml:"log"`
+	Metrics      config.Metrics      `toml:"metrics"`
 
 	File string `toml:"-"`
 }
@@ -82,9 +83,11 @@ func LoadConfig(path string) (*Config, error) {
 		return nil, err
 	}
 	var probs []tomlfile.Problem
-	c.Log.Resolve(func(field, msg string) {
+	add := func(field, msg string) {
 		probs = append(probs, tomlfile.Problem{File: path, Line: tomlfile.FieldLine(data, field), Field: field, Msg: msg})
-	})
+	}
+	c.Log.Resolve(add)
+	c.Metrics.Resolve(add)
 	if len(probs) > 0 {
 		return nil, &tomlfile.Error{Problems: probs}
 	}

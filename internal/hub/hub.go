@@ -14,7 +14,7 @@ import (
 
 // Addrs are the addresses picket server listens on, nil for a side the
 // config does not enable.
-type Addrs struct{ NSCA, HTTP net.Addr }
+type Addrs struct{ NSCA, HTTP, Metrics net.Addr }
 
 // Run serves cfg until ctx ends: the NSCA receiver, the HTTP side
 // (externals and registration) and the Nagios objects, each if configured.
@@ -24,6 +24,8 @@ func Run(ctx context.Context, cfg *Config, logger *slog.Logger, ready func(Addrs
 		return errors.New("nothing to serve: the config has neither [nsca] nor [http]")
 	}
 	var addrs Addrs
+	m := newServerMetrics(cfg.Metrics)
+	defer m.stop()
 	var starts []func(context.Context) error
 	// A side that cannot start closes the socket of one already open.
 	var opened []net.Listener
@@ -34,7 +36,7 @@ func Run(ctx context.Context, cfg *Config, logger *slog.Logger, ready func(Addrs
 		return err
 	}
 	if cfg.NSCA != nil {
-		run, ln, err := listenNSCA(ctx, cfg.NSCA, logger)
+		run, ln, err := listenNSCA(ctx, cfg.NSCA, logger, m)
 		if err != nil {
 			return err
 		}
@@ -55,6 +57,7 @@ func Run(ctx context.Context, cfg *Config, logger *slog.Logger, ready func(Addrs
 		}
 		starts = append(starts, side.maintain)
 	}
+	addrs.Metrics = m.start(ctx, cfg.Metrics, logger)
 	if ready != nil {
 		ready(addrs)
 	}
@@ -70,7 +73,7 @@ func Run(ctx context.Context, cfg *Config, logger *slog.Logger, ready func(Addrs
 }
 
 // listenNSCA opens the NSCA receiver's socket and returns what serves it.
-func listenNSCA(ctx context.Context, n *NSCAConfig, logger *slog.Logger) (func(context.Context) error, net.Listener, error) {
+func listenNSCA(ctx context.Context, n *NSCAConfig, logger *slog.Logger, m *serverMetrics) (func(context.Context) error, net.Listener, error) {
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", n.Listen)
 	if err != nil {
@@ -91,6 +94,7 @@ func listenNSCA(ctx context.Context, n *NSCAConfig, logger *slog.Logger) (func(c
 			Handler:      newCommandWriter(n, queue, drops),
 			Logger:       logger,
 		}
+		m.addNSCA(srv, queue, drops)
 
 		// The queue outlives the receiver: stop taking results first, then
 		// let the queue write what it holds.
