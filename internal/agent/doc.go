@@ -21,9 +21,8 @@
 // the spool in spool_dir.
 //
 // When Run's context is cancelled, the metrics endpoint closes, the
-// externals stop, the poller kills the
-// plugins still running and stores their results ("check interrupted ...:
-// agent stopping"), the senders get a few seconds to send what is left (the
-// rest stays in the spool for the next start), and Run returns once every
-// goroutine it started has ended.
+// externals stop, the poller kills the plugins still running and stores
+// their results ("check interrupted ...: agent stopping"), the senders get
+// a few seconds to send what is left (the rest stays in the spool for the
+// next start), and Run returns once every goroutine it started has ended.
 package agent
