@@ -4,7 +4,10 @@
 // Nagios' external command file; the HTTP side, which serves each host its
 // signed externals and registers new agents under the profile rules; and
 // the Nagios objects of registered hosts, written, validated and loaded
-// with one reload for a burst of changes.
+// with one reload for a burst of changes. With [metrics] listen set, it
+// serves the NSCA receiver's and the command file queue's counters to
+// Prometheus; an address that cannot be opened is logged and the rest
+// runs on.
 //
 // It owns state_dir (the registry of agents) and the Nagios object folder
 // its config names; it writes the externals folder's files for the hosts
