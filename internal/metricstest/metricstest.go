@@ -72,16 +72,28 @@ func Value(body, series string) (float64, bool) {
 // Deadline, showing the last scrape.
 func Wait(tb testing.TB, url, series string, ok func(float64) bool) (float64, string) {
 	tb.Helper()
+	var v float64
+	body := WaitFor(tb, url, series, func(body string) bool {
+		var found bool
+		v, found = Value(body, series)
+		return found && ok(v)
+	})
+	return v, body
+}
+
+// WaitFor scrapes url until ok accepts the body, and returns it. It fails
+// the test after Deadline, saying it waited for what and showing the last
+// scrape.
+func WaitFor(tb testing.TB, url, what string, ok func(body string) bool) string {
+	tb.Helper()
 	deadline := time.Now().Add(Deadline)
 	for {
 		body, err := scrape(tb, url)
-		if err == nil {
-			if v, found := Value(body, series); found && ok(v) {
-				return v, body
-			}
+		if err == nil && ok(body) {
+			return body
 		}
 		if time.Now().After(deadline) {
-			tb.Fatalf("%s: waited %v for %s; last scrape: %v\n%s", url, Deadline, series, err, body)
+			tb.Fatalf("%s: waited %v for %s; last scrape: %v\n%s", url, Deadline, what, err, body)
 		}
 		select {
 		case <-tb.Context().Done():
