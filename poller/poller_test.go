@@ -175,6 +175,16 @@ func TestConcurrencyLimit(t *testing.T) {
 			// bucket, p99 in the 10s bucket, capped at the maximum.
 			t.Errorf("lateness %+v, want 10 runs, max 7s, p50 2s, p99 7s", st.Lateness)
 		}
+		// The histogram as Prometheus gets it: cumulative, with the sum.
+		want := map[time.Duration]uint64{0: 3, time.Second: 4, 2 * time.Second: 5, 5 * time.Second: 8, 10 * time.Second: 10, 10 * time.Minute: 10}
+		for _, b := range st.Lateness.Buckets {
+			if n, ok := want[b.Le]; ok && b.Count != n {
+				t.Errorf("bucket le=%s holds %d runs, want %d", b.Le, b.Count, n)
+			}
+		}
+		if st.Lateness.Sum != 28*time.Second || len(st.Lateness.Buckets) != 20 {
+			t.Errorf("lateness sum %s over %d buckets, want 28s over 20", st.Lateness.Sum, len(st.Lateness.Buckets))
+		}
 		stop()
 	})
 }

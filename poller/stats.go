@@ -31,6 +31,17 @@ type Lateness struct {
 	Count    uint64
 	Max      time.Duration
 	P50, P99 time.Duration
+	// Sum and Buckets are the histogram itself, for Prometheus: Buckets
+	// are cumulative, each counting the runs at most Le late, in
+	// ascending Le; runs later than the last Le count only in Count.
+	Sum     time.Duration    `json:"-"`
+	Buckets []LatenessBucket `json:"-"`
+}
+
+// LatenessBucket is one bucket of the lateness histogram.
+type LatenessBucket struct {
+	Le    time.Duration
+	Count uint64
 }
 
 // latencyBounds are the histogram's bucket upper bounds, roughly 1-2-5
@@ -47,6 +58,7 @@ var latencyBounds = [...]time.Duration{
 type latency struct {
 	buckets [len(latencyBounds) + 1]uint64
 	count   uint64
+	sum     time.Duration
 	max     time.Duration
 }
 
@@ -58,11 +70,19 @@ func (l *latency) add(d time.Duration) {
 	}
 	l.buckets[i]++
 	l.count++
+	l.sum += d
 	l.max = max(l.max, d)
 }
 
 func (l *latency) summary() Lateness {
-	return Lateness{Count: l.count, Max: l.max, P50: l.quantile(0.50), P99: l.quantile(0.99)}
+	s := Lateness{Count: l.count, Max: l.max, P50: l.quantile(0.50), P99: l.quantile(0.99), Sum: l.sum,
+		Buckets: make([]LatenessBucket, len(latencyBounds))}
+	var n uint64
+	for i, le := range latencyBounds {
+		n += l.buckets[i]
+		s.Buckets[i] = LatenessBucket{Le: le, Count: n}
+	}
+	return s
 }
 
 func (l *latency) quantile(q float64) time.Duration {

@@ -24,7 +24,7 @@ for c in "${components[@]}"; do
   for o in "${components[@]}"; do [ "$o" = "$c" ] || others+=("$o"); done
   forbid "$c" "${others[@]}" internal/agent internal/hub internal/config
 done
-for leaf in internal/check internal/tomlfile internal/schedule internal/checkspec internal/signing internal/config nsca; do
+for leaf in internal/check internal/tomlfile internal/schedule internal/checkspec internal/signing internal/config internal/metrics nsca; do
   forbid "$leaf" "${components[@]}" internal/agent internal/hub
 done
 forbid nsca internal/check internal/config

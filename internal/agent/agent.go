@@ -16,12 +16,14 @@ import (
 	"github.com/picket-monitoring/picket/internal/check"
 	"github.com/picket-monitoring/picket/internal/config"
 	"github.com/picket-monitoring/picket/internal/control"
+	"github.com/picket-monitoring/picket/internal/metrics"
 	"github.com/picket-monitoring/picket/internal/schedule"
 	"github.com/picket-monitoring/picket/internal/spool"
 	"github.com/picket-monitoring/picket/plugins"
 	"github.com/picket-monitoring/picket/plugins/builtin"
 	"github.com/picket-monitoring/picket/poller"
 	"github.com/picket-monitoring/picket/spooler"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // drainTimeout is how long a stopping agent keeps sending what it holds;
@@ -77,6 +79,10 @@ type Agent struct {
 	controlDone chan struct{}
 	statusReq   chan chan Status
 	started     time.Time
+	// The Prometheus endpoint, nil while [metrics] is off, and the
+	// registry it serves, which outlives a reload that moves it.
+	metrics    *metrics.Endpoint
+	metricsReg *prometheus.Registry
 }
 
 // New loads the config under the host name a registration assigned, if
@@ -142,6 +148,7 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 	}
 	a.startPoller()
 	a.startControl()
+	a.startMetrics(cfg)
 	a.started = time.Now()
 	a.warnCommands(cfg)
 	a.health = newSpoolerHealth(cfg)
@@ -227,6 +234,7 @@ func (a *Agent) Stop() { a.StopWith(errors.New("agent stopping")) }
 
 // StopWith is Stop with the reason plugins killed on the way out report.
 func (a *Agent) StopWith(cause error) {
+	a.stopMetrics()
 	if a.stopControl != nil {
 		a.stopControl()
 		<-a.controlDone

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -76,8 +77,15 @@ flush_interval = "50ms"
 [[target]]
 address = "` + rcv.addr + `"
 encryption = "none"
-` + counterCheck
-	writeConfig(t, dir, "", "") // the counter plugin
+` + strings.Replace(counterCheck, `"counter `, `"bigcounter `, 1)
+	writeConfig(t, dir, "", "") // the plugins folder
+	// Its results are larger than a page: none fits into what is left of
+	// the spool's last page once the disk is full, as small ones might
+	// for a while (the agent's own results would then fail alone).
+	big := counterPlugin + "head -c 5000 /dev/zero | tr '\\0' x; echo\n"
+	if err := os.WriteFile(filepath.Join(dir, "plugins", "bigcounter"), []byte(big), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	cfg := filepath.Join(dir, "picket.toml")
 	os.WriteFile(cfg, []byte(src), 0o600)
 	ag, err := New(Options{ConfigPath: cfg, StatsEvery: 300 * time.Millisecond})
@@ -108,8 +116,8 @@ encryption = "none"
 	missing := 0
 	seen := map[string]bool{}
 	for _, p := range got {
-		if p.Service == "counter" {
-			seen[p.Output] = true
+		if first, _, _ := strings.Cut(p.Output, "\n"); p.Service == "counter" {
+			seen[first] = true
 		}
 	}
 	for i := 1; i <= lastRun(rcv); i++ {

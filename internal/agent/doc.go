@@ -9,6 +9,12 @@
 // run`, answering SIGHUP, renames from registration and externals changes,
 // and reporting the agent's own health on its own services.
 //
+// With [metrics] listen set, it serves Prometheus metrics read on each
+// scrape from the poller, the watcher, the spooler and the spool; a reload
+// that changes the address moves the endpoint. An address that cannot be
+// opened is logged and the agent runs on without metrics (a reload tries
+// again): they are how people look in, never a reason to stop checking.
+//
 // In state_dir it owns the ledger of lost results (losses.json; `picket
 // spool ack` writes losses.ack), and its externals manager keeps the
 // last-known-good externals, the registration's answer and the agent's
@@ -16,9 +22,9 @@
 // it signs every request to the central server and never leaves the
 // host); it opens the spool in spool_dir.
 //
-// When Run's context is cancelled, the externals stop, the poller kills the
-// plugins still running and stores their results ("check interrupted ...:
-// agent stopping"), the senders get a few seconds to send what is left (the
-// rest stays in the spool for the next start), and Run returns once every
-// goroutine it started has ended.
+// When Run's context is cancelled, the metrics endpoint closes, the
+// externals stop, the poller kills the plugins still running and stores
+// their results ("check interrupted ...: agent stopping"), the senders get
+// a few seconds to send what is left (the rest stays in the spool for the
+// next start), and Run returns once every goroutine it started has ended.
 package agent

@@ -37,6 +37,7 @@ func (a *Agent) Reload(host string) error {
 	a.applyTargets(old, cfg)
 	warnRestartOnly(a, old, cfg)
 	a.cfg = cfg
+	a.reloadMetrics(old, cfg)
 	if a.o.OnConfig != nil {
 		a.o.OnConfig(cfg)
 	}

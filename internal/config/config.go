@@ -63,6 +63,7 @@ type Config struct {
 	Autoreg       Autoreg            `toml:"autoreg"`
 	Health        Health             `toml:"health"`
 	Log           Log                `toml:"log"`
+	Metrics       Metrics            `toml:"metrics"`
 	Macros        checkspec.Macros   `toml:"macros"`
 	Defaults      checkspec.Defaults `toml:"defaults"`
 	CheckList     []checkspec.Spec   `toml:"check"`
@@ -256,6 +257,7 @@ func parsePartial(file string, data []byte, hostname string) (*Config, error) {
 	c.applySpoolDefaults(probs)
 	c.applyExternalsDefaults(probs)
 	c.Log.Resolve(probs.Add)
+	c.Metrics.Resolve(probs.Add)
 	c.checkTargets(probs)
 	c.checkGroups(probs)
 	c.checkRunner(probs)

@@ -36,6 +36,7 @@ func (c *Config) Effective(showMacros bool) ([]byte, error) {
 		Externals:           c.Externals,
 		Autoreg:             c.Autoreg,
 		Log:                 c.Log,
+		Metrics:             c.Metrics,
 		Macros:              map[string]string{},
 		Health: effHealth{
 			Enabled:          c.Health.On(),
@@ -123,6 +124,7 @@ type effective struct {
 	Externals           Externals           `toml:"externals,omitempty"`
 	Autoreg             Autoreg             `toml:"autoreg,omitempty"`
 	Log                 Log                 `toml:"log"`
+	Metrics             Metrics             `toml:"metrics"`
 	Checks              []effCheck          `toml:"check,omitempty"`
 }
 

@@ -29,6 +29,7 @@ type Config struct {
 	Nagios       *NagiosConfig       `toml:"nagios"`
 	Icinga2      *IcingaConfig       `toml:"icinga2"`
 	Log          config.Log          `toml:"log"`
+	Metrics      config.Metrics      `toml:"metrics"`
 
 	// ControlSocket is where `picket server status` reaches the running
 	// server; empty: ControlPath's default, in StateDir.
@@ -100,6 +101,7 @@ func LoadConfig(path string) (*Config, error) {
 	// Every section is checked, so that one run lists every problem.
 	probs := tomlfile.NewProblems(path, data)
 	c.Log.Resolve(probs.Add)
+	c.Metrics.Resolve(probs.Add)
 	if p := c.ControlSocket; p != "" && !filepath.IsAbs(p) && !strings.HasPrefix(p, `\\.\pipe\`) {
 		probs.Add("control_socket", fmt.Sprintf("%q: want an absolute path (a named pipe \\\\.\\pipe\\NAME on Windows)", p))
 	}

@@ -9,7 +9,10 @@
 // Nagios objects of registered hosts, written, validated and loaded with
 // one reload for a burst of changes and at most one per
 // min_reload_interval for a storm. Refused requests are logged a few in
-// full per interval and the rest summed (refusalLog).
+// full per interval and the rest summed (refusalLog). With [metrics]
+// listen set, it serves the NSCA receiver's and the command file queue's
+// counters to Prometheus; an address that cannot be opened is logged and
+// the rest runs on.
 //
 // It owns state_dir (registry.json, identities.json, token-uses.json, and
 // control.sock: the local control channel `picket server status` asks, see

@@ -14,7 +14,7 @@ import (
 
 // Addrs are the addresses picket server listens on, nil for a side the
 // config does not enable.
-type Addrs struct{ NSCA, HTTP net.Addr }
+type Addrs struct{ NSCA, HTTP, Metrics net.Addr }
 
 // Run serves cfg until ctx ends: the NSCA receiver, the HTTP side
 // (externals and registration) and the Nagios objects, each if configured.
@@ -25,6 +25,8 @@ func Run(ctx context.Context, cfg *Config, logger *slog.Logger, ready func(Addrs
 	}
 	b := newBoard(cfg)
 	var addrs Addrs
+	m := newServerMetrics(cfg.Metrics)
+	defer m.stop()
 	var starts []func(context.Context) error
 	// A side that cannot start closes the socket of one already open.
 	var opened []net.Listener
@@ -35,7 +37,7 @@ func Run(ctx context.Context, cfg *Config, logger *slog.Logger, ready func(Addrs
 		return err
 	}
 	if cfg.NSCA != nil {
-		run, ln, err := listenNSCA(ctx, cfg.NSCA, logger, b)
+		run, ln, err := listenNSCA(ctx, cfg.NSCA, logger, b, m)
 		if err != nil {
 			return err
 		}
@@ -58,6 +60,7 @@ func Run(ctx context.Context, cfg *Config, logger *slog.Logger, ready func(Addrs
 		starts = append(starts, side.maintain)
 	}
 	starts = append(starts, b.serveControl(ctx, logger)...)
+	addrs.Metrics = m.start(ctx, cfg.Metrics, logger)
 	if ready != nil {
 		ready(addrs)
 	}
@@ -73,7 +76,7 @@ func Run(ctx context.Context, cfg *Config, logger *slog.Logger, ready func(Addrs
 }
 
 // listenNSCA opens the NSCA receiver's socket and returns what serves it.
-func listenNSCA(ctx context.Context, n *NSCAConfig, logger *slog.Logger, b *board) (func(context.Context) error, net.Listener, error) {
+func listenNSCA(ctx context.Context, n *NSCAConfig, logger *slog.Logger, b *board, m *serverMetrics) (func(context.Context) error, net.Listener, error) {
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", n.Listen)
 	if err != nil {
@@ -96,6 +99,7 @@ func listenNSCA(ctx context.Context, n *NSCAConfig, logger *slog.Logger, b *boar
 			Handler:           newCommandWriter(n, queue, drops),
 			Logger:            logger,
 		}
+		m.addNSCA(srv, queue, drops)
 
 		// The queue outlives the receiver: stop taking results first, then
 		// let the queue write what it holds.

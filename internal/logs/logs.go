@@ -16,7 +16,7 @@ import (
 
 // Components are the names the agent and the server log under; a level
 // for any other name is a typo.
-var Components = []string{"agent", "poller", "spooler", "spool", "externals", "service", "nsca", "http", "registration", "nagios"}
+var Components = []string{"agent", "poller", "spooler", "spool", "externals", "service", "nsca", "http", "registration", "nagios", "metrics"}
 
 // Defaults of a rotated log file.
 const (
