@@ -17,6 +17,9 @@ import (
 func writeFile(t *testing.T, dir, name, body string, mode os.FileMode) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(p, []byte(body), mode); err != nil {
 		t.Fatal(err)
 	}
