@@ -46,6 +46,12 @@ type Handler struct {
 	// mu makes the read-compare-rewrite of a .sig one step, so two
 	// requests never sign one file with two serials.
 	mu sync.Mutex
+
+	// goodMu guards what lastValid knows: each host's last valid
+	// version served, and whether the version on disk is valid.
+	goodMu   sync.Mutex
+	good     map[string]served
+	verdicts map[string]verdict
 }
 
 func (h *Handler) logger() *slog.Logger {
@@ -98,29 +104,34 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer root.Close()
 
-	if isSig && h.Keys == nil {
-		data, mod, err := readRegular(root, cacheSig(host), signing.MaxSigSize)
-		if !h.readOK(w, r, log, err) {
-			return
-		}
-		serve(w, r, cacheSig(host), "text/plain; charset=utf-8", data, mod, etagOf(data, ""))
-		return
-	}
-
 	data, mod, err := readRegular(root, cacheTOML(host), maxServe)
 	if !h.readOK(w, r, log, err) {
 		return
 	}
+	// An invalid file (an administrator's typo) is not served while a
+	// valid version of it is known: agents keep running the last valid
+	// checks either way, but a new or reinstalled agent gets them too.
+	good, cached := h.lastValid(host, data, mod, log)
+	data, mod = good.data, good.mod
 	var sig string
 	switch {
 	case h.Keys != nil:
-		sig = h.Keys.forRequest(r, host, data, h.stored(root, host, data, log))
+		if !cached {
+			good.stored = h.stored(root, host, data, log)
+		}
+		sig = h.Keys.forRequest(r, host, data, good.stored)
 	default:
 		// The admin's own .sig, in the same response as the file, saves
 		// a request; a missing one is no error here.
-		if s, _, err := readRegular(root, cacheSig(host), signing.MaxSigSize); err == nil {
-			sig = string(bytes.TrimSpace(s))
+		if !cached {
+			if s, _, err := readRegular(root, cacheSig(host), signing.MaxSigSize); err == nil {
+				good.sig = string(bytes.TrimSpace(s))
+			}
 		}
+		sig = good.sig
+	}
+	if !cached {
+		h.remember(host, good)
 	}
 	if isSig {
 		body := []byte(sig + "\n")

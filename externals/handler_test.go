@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -410,4 +411,55 @@ func FuzzHandlerPath(f *testing.F) {
 			t.Fatalf("%q served a file outside the directory", path)
 		}
 	})
+}
+
+// An administrator's typo: while the file is invalid, its last valid
+// version is what every agent gets, signed as before (a new agent too); the
+// problem is logged once with file:line, and so is the repair.
+func TestHandlerServesLastValidVersion(t *testing.T) {
+	dir := handlerDir(t)
+	pub, key := newKey(t)
+	var logs bytes.Buffer
+	h := &Handler{Dir: dir, Keys: &Keys{Current: key}, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	agent := agentHeader(pub)
+	first := do(h, "GET", "/externals/web01.toml", agent)
+	if first.Code != 200 {
+		t.Fatalf("GET: %d", first.Code)
+	}
+	path := filepath.Join(dir, "web01.toml")
+	if err := os.WriteFile(path, []byte("[[check]]\nservice = \"x\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		rec := do(h, "GET", "/externals/web01.toml", agent)
+		if rec.Code != 200 || rec.Body.String() != goodTOML {
+			t.Fatalf("while invalid: %d %q", rec.Code, rec.Body)
+		}
+		verifyV2(t, pub, rec.Body.Bytes(), rec.Header().Get(SignatureHeader))
+		if rec.Header().Get("ETag") != first.Header().Get("ETag") {
+			t.Error("the last valid version is served under another ETag: agents would fetch it again")
+		}
+	}
+	if n := strings.Count(logs.String(), "the file is invalid"); n != 1 || !strings.Contains(logs.String(), "web01.toml:1: check[0].command") {
+		t.Errorf("logged %d times, want once with file:line:\n%s", n, logs.String())
+	}
+	fixed := goodTOML + "\n[[check]]\nservice = \"y\"\ncommand = \"check_y\"\n"
+	if err := os.WriteFile(path, []byte(fixed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if rec := do(h, "GET", "/externals/web01.toml", agent); rec.Body.String() != fixed {
+		t.Errorf("after the repair: %q", rec.Body)
+	}
+	if !strings.Contains(logs.String(), "valid again") {
+		t.Errorf("the repair is not logged:\n%s", logs.String())
+	}
+
+	// Invalid from the start: nothing better to serve; agents refuse it.
+	h2 := &Handler{Dir: dir, Keys: &Keys{Current: key}, Logger: slog.New(slog.DiscardHandler)}
+	if err := os.WriteFile(path, []byte("[[check]]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if rec := do(h2, "GET", "/externals/web01.toml", agent); rec.Code != 200 || rec.Body.String() != "[[check]]\n" {
+		t.Errorf("no valid version known: %d %q", rec.Code, rec.Body)
+	}
 }
