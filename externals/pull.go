@@ -266,6 +266,31 @@ type Outcome struct {
 	// Err says why, for NotFound, Rejected and Unreachable, in words fit
 	// for a Nagios service output.
 	Err error
+	// ClockOffset is the server's clock minus this host's, from the
+	// answer's Date header (ClockKnown), to within about a second: 0 when
+	// the two are closer than serverClock can tell.
+	ClockOffset time.Duration
+	ClockKnown  bool
+}
+
+// serverClock is the offset of the clock that wrote an HTTP Date header
+// from ours, received at now. Date has whole seconds, so the server's
+// clock was within a second after it (plus the answer's way back): the
+// middle of that second is taken, and an offset under two seconds is no
+// offset at all.
+func serverClock(date string, now time.Time) (time.Duration, bool) {
+	if date == "" {
+		return 0, false
+	}
+	t, err := http.ParseTime(date)
+	if err != nil {
+		return 0, false
+	}
+	off := t.Add(500 * time.Millisecond).Sub(now)
+	if off.Abs() < 2*time.Second {
+		off = 0
+	}
+	return off, true
 }
 
 // LastKnownGood returns the host's cached externals, re-parsed, and with
@@ -317,7 +342,7 @@ func (p *Puller) Fetch(ctx context.Context, host string) Outcome {
 	return o
 }
 
-func (p *Puller) fetch(ctx context.Context, host string) Outcome {
+func (p *Puller) fetch(ctx context.Context, host string) (o Outcome) {
 	fileURL := p.base + host + ".toml"
 	shown := redact(fileURL)
 
@@ -350,6 +375,9 @@ func (p *Puller) fetch(ctx context.Context, host string) Outcome {
 	defer resp.Body.Close()
 
 	now := time.Now().UTC()
+	if off, ok := serverClock(resp.Header.Get("Date"), now); ok {
+		defer func() { o.ClockOffset, o.ClockKnown = off, true }()
+	}
 	switch resp.StatusCode {
 	case http.StatusOK:
 	case http.StatusNotModified:

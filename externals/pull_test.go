@@ -747,3 +747,25 @@ func TestFetchUntrustedCertificate(t *testing.T) {
 		t.Errorf("%d requests reached the handler", n)
 	}
 }
+
+func TestServerClock(t *testing.T) {
+	now := time.Date(2026, 12, 4, 10, 0, 0, 300e6, time.UTC)
+	tests := []struct {
+		date string
+		off  time.Duration
+		ok   bool
+	}{
+		{"Fri, 04 Dec 2026 10:00:00 GMT", 0, true},
+		{"Fri, 04 Dec 2026 10:00:01 GMT", 0, true}, // within what a Date can tell
+		{"Fri, 04 Dec 2026 10:01:30 GMT", 90*time.Second + 200*time.Millisecond, true},
+		{"Fri, 04 Dec 2026 09:58:00 GMT", -(2*time.Minute - 200*time.Millisecond), true},
+		{"", 0, false},
+		{"yesterday", 0, false},
+	}
+	for _, tt := range tests {
+		off, ok := serverClock(tt.date, now)
+		if off != tt.off || ok != tt.ok {
+			t.Errorf("serverClock(%q) = %v, %v; want %v, %v", tt.date, off, ok, tt.off, tt.ok)
+		}
+	}
+}

@@ -70,6 +70,10 @@ type hostExternals struct {
 	updated  time.Time           // when snap last changed during this run
 	previous string              // the version snap replaced
 	stale    bool                // in auto-config mode as of the latest fetch
+	// clock is the server's clock offset from the last answer that had
+	// a Date header (clockKnown).
+	clock      time.Duration
+	clockKnown bool
 }
 
 type regState struct {
@@ -295,6 +299,9 @@ func (m *extManager) fetchAll(ctx context.Context) (needReg bool) {
 		now := m.now()
 		m.mu.Lock()
 		he.last, he.fetched = out, true
+		if out.ClockKnown {
+			he.clock, he.clockKnown = out.ClockOffset, true
+		}
 		switch out.Status {
 		case externals.Updated:
 			if he.snap != nil {

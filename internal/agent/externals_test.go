@@ -43,6 +43,8 @@ type central struct {
 	tokenFile string // the agent's copy of the registration token
 	ids       *autoreg.Identities
 	conns     atomic.Int64
+	// ext serves the externals; forgetValid replaces it.
+	ext atomic.Pointer[externals.Handler]
 
 	mu sync.Mutex
 	// auths is, for each externals request, who signed it and whether
@@ -138,7 +140,9 @@ func startCentral(t *testing.T) *central {
 	mux := http.NewServeMux()
 	// No Key: the handler serves the signature files written beside each
 	// file, so a test can publish one signed with the wrong key.
-	mux.Handle("/externals/", http.StripPrefix("/externals/", c.checkAuth(&externals.Handler{Dir: c.dir})))
+	c.ext.Store(&externals.Handler{Dir: c.dir})
+	serveExt := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { c.ext.Load().ServeHTTP(w, r) })
+	mux.Handle("/externals/", http.StripPrefix("/externals/", c.checkAuth(serveExt)))
 	mux.Handle("/v1/register", autoreg.NewHandler(autoreg.HandlerOptions{Assigner: assigner, Rate: rate.Inf, GlobalRate: rate.Inf,
 		Guard: &autoreg.Guard{Tokens: tokens, Identities: ids, Replay: &signing.ReplayCache{}}}))
 	c.Server = httptest.NewUnstartedServer(mux)
@@ -157,6 +161,10 @@ func startCentral(t *testing.T) *central {
 	c.caFile = write("ca.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Certificate().Raw})), 0o644)
 	return c
 }
+
+// forgetValid makes the server forget the valid versions it served, as a
+// restart does: it serves an invalid file as it is.
+func (c *central) forgetValid() { c.ext.Store(&externals.Handler{Dir: c.dir}) }
 
 // publish puts data on the server as host's externals, signed with key.
 func (c *central) publish(t *testing.T, host, data string, key ed25519.PrivateKey) {
@@ -385,6 +393,9 @@ func TestExtManagerKeepsLastKnownGoodOnRejection(t *testing.T) {
 			}
 
 			c.publish(t, "web01", tt.data, tt.signed(c))
+			// picket server would serve the last valid version; one that
+			// restarted since, or any other server, serves what it has.
+			c.forgetValid()
 			if needReg := m.fetchAll(context.Background()); needReg {
 				t.Error("a rejected file makes the agent register")
 			}
@@ -635,4 +646,24 @@ func TestRunRegistersPullsAndReloads(t *testing.T) {
 	reload <- struct{}{}
 	waitFor(t, "web01/ext_two results after the reload", seen("web01", "ext_two", "OK ext two"))
 	waitFor(t, "picket_externals on the new version", seen("web01", "picket_externals", "EXTERNALS OK - web01: externals "+c.version(t, "web01")+", 2 checks"))
+}
+
+// The externals server's clock, from its answers' Date header, is shown on
+// picket_externals, which warns past [health] clock_skew_warning.
+func TestExtManagerReportsServerClock(t *testing.T) {
+	c := startCentral(t)
+	c.publish(t, "web01", baseProfile, c.key)
+	m, _ := newTestManager(t, "web01", "", c.externalsSection(""))
+	m.fetchAll(context.Background())
+	r := m.report(time.Now())
+	if r.State != check.OK || !strings.Contains(r.LongOutput, "the server's clock in step with this host's") {
+		t.Fatalf("in step: %v %q\n%s", r.State, r.Output, r.LongOutput)
+	}
+	m.mu.Lock()
+	m.hosts[0].clock = -3 * time.Minute
+	m.mu.Unlock()
+	r = m.report(time.Now())
+	if r.State != check.Warning || !strings.Contains(r.Output, "the externals server's clock is 3m behind this host's") {
+		t.Errorf("3m behind: %v %q", r.State, r.Output)
+	}
 }

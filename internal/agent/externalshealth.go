@@ -49,6 +49,12 @@ func (m *extManager) report(now time.Time) check.Result {
 		if !he.updated.IsZero() && he.previous != "" {
 			line += fmt.Sprintf(", updated from %s at %s", he.previous, he.updated.UTC().Format(time.RFC3339))
 		}
+		if he.clockKnown {
+			line += ", the server's clock " + formatOffset(he.clock)
+			if skew := m.cfg.Health.ClockSkewWarning.Duration; skew > 0 && he.clock.Abs() > skew {
+				raise(check.Warning, fmt.Sprintf("the externals server's clock is %s: Nagios files results at the wrong time; check NTP on both", formatOffset(he.clock)))
+			}
+		}
 		lines = append(lines, line)
 		if !he.fetched || he.failures == 0 {
 			continue
@@ -121,6 +127,17 @@ func (m *extManager) report(now time.Time) check.Result {
 			Crit: fmt.Sprint(m.cfg.Externals.MaxStale.Seconds())},
 	}
 	return r
+}
+
+// formatOffset says how far another clock is from ours, and which way.
+func formatOffset(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "in step with this host's"
+	case d > 0:
+		return formatPeriod(d) + " ahead of this host's"
+	}
+	return formatPeriod(-d) + " behind this host's"
 }
 
 // identityLocked says what the server knows this agent as: the key its
