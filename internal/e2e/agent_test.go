@@ -102,7 +102,7 @@ func (e *agentEnv) results(tb testing.TB) map[string][]received {
 }
 
 // readResults reads a command file nsca wrote into results per service
-// of agent01.
+// of agent01; the agent's host results are service "".
 func readResults(tb testing.TB, commandFile string) map[string][]received {
 	tb.Helper()
 	data, err := os.ReadFile(commandFile)
@@ -112,6 +112,10 @@ func readResults(tb testing.TB, commandFile string) map[string][]received {
 	out := map[string][]received{}
 	for _, l := range splitLines(data) {
 		_, cmd, _ := strings.Cut(l, "] ")
+		if rest, ok := strings.CutPrefix(cmd, "PROCESS_HOST_CHECK_RESULT;"); ok {
+			// The same fields as a service's, with an empty service.
+			cmd = "PROCESS_SERVICE_CHECK_RESULT;" + strings.Replace(rest, ";", ";;", 1)
+		}
 		f := strings.SplitN(cmd, ";", 5)
 		if len(f) != 5 || f[0] != "PROCESS_SERVICE_CHECK_RESULT" || f[1] != "agent01" {
 			tb.Fatalf("unexpected command-file line %q", l)

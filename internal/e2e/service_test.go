@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -59,9 +60,12 @@ interval = "1s"
 	if r := svc("status"); r.Code != 0 || !strings.Contains(r.Stdout, "running") {
 		t.Errorf("status after start: %v", r)
 	}
-	lines := waitLines(t, n.CommandFile, 1)
-	if !strings.Contains(lines[0], "PROCESS_SERVICE_CHECK_RESULT;svc01;echo;0;SERVICE OK") {
-		t.Errorf("nsca got %q", lines[0])
+	// The agent's host result comes first, then the check's.
+	lines := waitLines(t, n.CommandFile, 2)
+	if !slices.ContainsFunc(lines, func(l string) bool {
+		return strings.Contains(l, "PROCESS_SERVICE_CHECK_RESULT;svc01;echo;0;SERVICE OK")
+	}) {
+		t.Errorf("nsca got %q", lines)
 	}
 	pidFile := "/var/run/" + name + ".pid"
 	pid, err := os.ReadFile(pidFile)

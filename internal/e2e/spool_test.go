@@ -300,7 +300,7 @@ func TestSpoolRetentionDropsOldestAndReports(t *testing.T) {
 		checkExact(t, "nsca", svc, nums, nums[len(nums)-1])
 	}
 	r := e.waitResult(t, "picket_spooler", is(2, "SPOOLER CRITICAL"))
-	if !strings.Contains(r.Output, "results dropped") || !strings.Contains(r.Output, "over max_bytes") {
+	if !strings.Contains(r.Output, "results lost: ") || !strings.Contains(r.Output, "over spool.max_bytes") {
 		t.Errorf("picket_spooler does not report the drop: %q", r.Output)
 	}
 }

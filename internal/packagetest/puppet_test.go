@@ -141,6 +141,7 @@ func TestPuppetTemplateTOML(t *testing.T) {
 		"externals_url":        `https://hub.example.com/"ext"\`,
 		"externals_ca_file":    "/etc/picket/ca\n.pem",
 		"externals_public_key": nil,
+		"proxy":                `http://u:p"w@proxy\:3128`,
 		"registration_url":     "https://hub.example.com/v1/register",
 		"token_file":           "/etc/picket/register.token",
 		"metadata":             []string{`li"nux`, `w\eb`},
@@ -174,7 +175,7 @@ func TestPuppetTemplateTOML(t *testing.T) {
 			{"address": `nagios"1\:5667`, "group": "dc\"2", "encryption": "aes256", "password_file": `/etc/picket/nsca "secret"`, "timeout": "10s", "legacy": true},
 			{"address": "nagios2:5667", "password_file": `/etc/picket/nsca "secret"`},
 		},
-		"externals": map[string]any{"url": `https://hub.example.com/"ext"\`, "ca_file": "/etc/picket/ca\n.pem"},
+		"externals": map[string]any{"url": `https://hub.example.com/"ext"\`, "ca_file": "/etc/picket/ca\n.pem", "proxy": `http://u:p"w@proxy\:3128`},
 		"autoreg": map[string]any{
 			"url": "https://hub.example.com/v1/register", "token_file": "/etc/picket/register.token",
 			"metadata": []any{`li"nux`, `w\eb`},
