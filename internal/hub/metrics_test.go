@@ -3,8 +3,10 @@ package hub
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -27,7 +29,9 @@ func freeAddr(t *testing.T) string {
 // port) until the test ends, and returns its addresses and its log.
 func runServer(t *testing.T, cfgText string) (Addrs, *bytes.Buffer) {
 	t.Helper()
-	cfg, err := LoadConfig(writeFile(t, t.TempDir(), "server.toml", cfgText, 0o600))
+	dir := t.TempDir()
+	cfgText = fmt.Sprintf("state_dir = %q\n", filepath.Join(dir, "state")) + cfgText
+	cfg, err := LoadConfig(writeFile(t, dir, "server.toml", cfgText, 0o600))
 	if err != nil {
 		t.Fatal(err)
 	}
