@@ -17,12 +17,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	untouched := leaktest.Untouched(leaktest.HostState()...)
-	code := m.Run()
-	if made := untouched(); len(made) > 0 {
-		fmt.Fprintf(os.Stderr, "a test wrote into the host's own picket state (a config without its own state_dir?): %v\n", made)
-		code = 1
-	}
+	code := leaktest.HostStateUntouched(m.Run)
 	if code == 0 {
 		if g := leaktest.Find("github.com/picket-monitoring/picket/internal/agent", 5*time.Second); g != "" {
 			os.Stderr.WriteString("leaked goroutine:\n" + g + "\n")

@@ -172,39 +172,32 @@ func reportEvery(ctx context.Context, n *NSCAConfig, srv *nsca.Server, q *nagios
 	if n.ReportHost == "" {
 		return func() {}
 	}
+	return every(ctx, n.ReportInterval.Duration, func(now time.Time) {
+		runs, total := drops.recent(now)
+		r := serverReport(n.ReportHost, n.ReportService, now, srv.Stats(), q.Stats(), runs, total)
+		q.Submit(nagios.AppendCheckResult(nil, now, r.Host, r.Service, r.ExitCode, r.PluginOutput()))
+	})
+}
+
+func logStatsEvery(ctx context.Context, d time.Duration, logger *slog.Logger, srv *nsca.Server, q *nagios.Queue) (stop func()) {
+	return every(ctx, d, func(time.Time) { logStats(logger, "picket server: stats", srv, q) })
+}
+
+// every calls fn with the time at each tick of d until ctx ends or stop is
+// called; stop returns once fn no longer runs.
+func every(ctx context.Context, d time.Duration, fn func(now time.Time)) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		t := time.NewTicker(n.ReportInterval.Duration)
+		t := time.NewTicker(d)
 		defer t.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case now := <-t.C:
-				runs, total := drops.recent(now)
-				r := serverReport(n.ReportHost, n.ReportService, now, srv.Stats(), q.Stats(), runs, total)
-				q.Submit(nagios.AppendCheckResult(nil, now, r.Host, r.Service, r.ExitCode, r.PluginOutput()))
-			}
-		}
-	}()
-	return func() { cancel(); <-done }
-}
-
-func logStatsEvery(ctx context.Context, every time.Duration, logger *slog.Logger, srv *nsca.Server, q *nagios.Queue) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				logStats(logger, "picket server: stats", srv, q)
+				fn(now)
 			}
 		}
 	}()

@@ -1,9 +1,10 @@
 package hub
 
 import (
-	"os"
 	"strings"
 	"testing"
+
+	"github.com/picket-monitoring/picket/internal/readme"
 
 	"github.com/picket-monitoring/picket/autoreg"
 	"github.com/picket-monitoring/picket/externals"
@@ -11,31 +12,12 @@ import (
 )
 
 // readmeSetupBlocks returns the fenced blocks of README's central set-up
-// section, in order, without the list's indentation.
+// section, in order.
 func readmeSetupBlocks(t *testing.T) []string {
 	t.Helper()
-	data, err := os.ReadFile("../../README.md")
+	blocks, err := readme.Blocks("../../README.md", "### A complete central set-up on a fresh Nagios")
 	if err != nil {
 		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(data), "### A complete central set-up on a fresh Nagios\n")
-	if !ok {
-		t.Fatal("README has no central set-up section")
-	}
-	section, _, _ = strings.Cut(section, "\n### ")
-	var blocks, cur []string
-	in := false
-	for _, line := range strings.Split(section, "\n") {
-		trimmed := strings.TrimPrefix(line, "   ")
-		switch {
-		case strings.HasPrefix(trimmed, "```") && !in:
-			in, cur = true, nil
-		case strings.HasPrefix(trimmed, "```"):
-			in = false
-			blocks = append(blocks, strings.Join(cur, "\n")+"\n")
-		case in:
-			cur = append(cur, trimmed)
-		}
 	}
 	if len(blocks) != 4 {
 		t.Fatalf("README's set-up has %d blocks, want 4 (templates, server.toml, profiles.toml, base.toml)", len(blocks))

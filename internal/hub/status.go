@@ -243,25 +243,12 @@ func (b *board) watchNSCA(ctx context.Context, srv *nsca.Server, q *nagios.Queue
 	r.rate.add(b.started, 0)
 	b.recv = r
 	b.mu.Unlock()
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(rateStep)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				n := srv.Stats().Packets
-				b.mu.Lock()
-				r.rate.add(b.now(), n)
-				b.mu.Unlock()
-			}
-		}
-	}()
-	return func() { cancel(); <-done }
+	return every(ctx, rateStep, func(time.Time) {
+		n := srv.Stats().Packets
+		b.mu.Lock()
+		r.rate.add(b.now(), n)
+		b.mu.Unlock()
+	})
 }
 
 // externalsInvalid records an objects update that did not start: an

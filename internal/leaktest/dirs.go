@@ -1,6 +1,7 @@
 package leaktest
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -40,4 +41,16 @@ func Untouched(dirs ...string) func() []string {
 		}
 		return made
 	}
+}
+
+// HostStateUntouched runs a package's tests (m.Run) and fails them when
+// they made any of HostState, saying which.
+func HostStateUntouched(run func() int) int {
+	made := Untouched(HostState()...)
+	code := run()
+	if m := made(); len(m) > 0 {
+		fmt.Fprintf(os.Stderr, "a test wrote into the host's own picket state (a config without its own state_dir?): %v\n", m)
+		code = 1
+	}
+	return code
 }
