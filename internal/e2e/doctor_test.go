@@ -1,14 +1,7 @@
 package e2e
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -72,34 +65,6 @@ signing_key = "%[1]s/externals.key"
 		t.Fatalf("picket server's HTTPS on %s: %v\n%s", c.HTTPAddr, err, c.Log.String())
 	}
 	return c
-}
-
-// certFor writes a self-signed certificate for 127.0.0.1, valid from
-// notBefore to notAfter, as dir/name.crt and its key as dir/name.key.
-func certFor(t *testing.T, dir, name string, notBefore, notAfter time.Time) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "picket e2e doctor"},
-		NotBefore: notBefore, NotAfter: notAfter,
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile = writeFile(t, filepath.Join(dir, name+".crt"), string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})), 0o644)
-	keyFile = writeFile(t, filepath.Join(dir, name+".key"), string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})), 0o600)
-	return certFile, keyFile
 }
 
 // doctorConfig writes an agent config for host web01 with the given
@@ -185,7 +150,7 @@ func TestDoctor(t *testing.T) {
 		}
 		noFailures(t, r, lines)
 		wantLine(t, r, lines, "PASS  target "+central.Addr+": ", "picket server, password and cipher accepted, clock offset +0s")
-		wantLine(t, r, lines, "PASS  externals https://"+central.HTTPAddr+"/externals/: ", "certificate for 127.0.0.1 trusted")
+		wantLine(t, r, lines, "PASS  externals https://"+central.HTTPAddr+"/externals/: ", "certificate for localhost, 127.1, 127.0.0.1 trusted")
 		wantLine(t, r, lines, "PASS  externals web01.toml: ", "1 check, signature verified")
 		wantLine(t, r, lines, "PASS  checks: ", "every check")
 		wantLine(t, r, lines, "PASS  spool ", "does not exist yet", "free on its disk")

@@ -1,15 +1,7 @@
 package e2e
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -102,7 +94,7 @@ func startHubHTTPS(t *testing.T, dir string) *hubHTTPS {
 		t.Fatalf("keygen: %v", keyOut)
 	}
 	h.pub = strings.TrimSpace(keyOut.Stdout)
-	certFile, keyFile := certForLocalhost(t, dir)
+	certFile, keyFile := selfSignedCert(t, dir)
 	h.ca = certFile
 	writeFile(t, filepath.Join(dir, "register.tokens"), h.token+"\n", 0o600)
 	writeFile(t, filepath.Join(dir, "base.toml"), "[[check]]\nservice = \"registered\"\ncommand = \"check_dummy 0 registered\"\n", 0o644)
@@ -230,37 +222,4 @@ func startProcessEnv(t *testing.T, name string, env []string, bin string, args .
 func readLog(path string) string {
 	b, _ := os.ReadFile(path)
 	return string(b)
-}
-
-// certForLocalhost writes a self-signed certificate for 127.0.0.1,
-// localhost and 127.1, and its key.
-func certForLocalhost(tb testing.TB, dir string) (certFile, keyFile string) {
-	tb.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(7),
-		Subject:               pkix.Name{CommonName: "picket e2e proxy"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
-		DNSNames:              []string{"localhost", "127.1"},
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	certFile = writeFile(tb, filepath.Join(dir, "server.crt"), string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})), 0o644)
-	keyFile = writeFile(tb, filepath.Join(dir, "server.key"), string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})), 0o600)
-	return certFile, keyFile
 }
