@@ -39,7 +39,7 @@ cleanup() {
 summary() {
   local cmd="$dir/central/nagios.cmd" n=0 errors=0 per=""
   [ -f "$cmd" ] && n=$(grep -c 'PROCESS_' "$cmd" || true)
-  [ -f "$cmd" ] && per=$(sed -n 's/.*PROCESS_SERVICE_CHECK_RESULT;[^;]*;\([^;]*\);.*/\1/p' "$cmd" | sort | uniq -c | awk '{printf "%s%s %s", sep, $2, $1; sep=", "}')
+  [ -f "$cmd" ] && per=$(sed -n -e 's/.*PROCESS_SERVICE_CHECK_RESULT;[^;]*;\([^;]*\);.*/\1/p' -e 's/.*PROCESS_HOST_CHECK_RESULT;.*/(host)/p' "$cmd" | sort | uniq -c | awk '{printf "%s%s %s", sep, $2, $1; sep=", "}')
   errors=$(cat "$dir/server.log" "$dir/agent.log" 2>/dev/null | grep -c 'level=ERROR' || true)
   echo "== summary: $n results reached the command file${per:+ ($per)}; $errors errors in the logs"
 }
