@@ -7,7 +7,11 @@
 // schedule, and only the target groups that changed restart their senders.
 // Stop ends them in the opposite order. Run does all of that for `picket
 // run`, answering SIGHUP, renames from registration and externals changes,
-// and reporting the agent's own health on its own services.
+// and reporting the agent's own health on its own services and, as UP
+// with its version and uptime, on its host (once the server can know it),
+// so Nagios' host freshness tells a dead agent. The central server's clock
+// offset comes from every NSCA connection and every externals answer's
+// Date header.
 //
 // With [metrics] listen set, it serves Prometheus metrics read on each
 // scrape from the poller, the watcher, the spooler and the spool; a reload

@@ -29,9 +29,11 @@
 //
 // Nagios drops passive results for hosts and services it does not know, so
 // `picket server` defines every registered host. RenderHost writes a host
-// that only receives passive results and its services, each passive-only
-// with a freshness threshold, so that a dead agent shows as stale services
-// saying for how long no result came. RenderCommands writes the command
+// and its services, each service passive-only with a freshness threshold,
+// so that a dead agent shows as stale services saying for how long no
+// result came. The host is passive with a freshness threshold (DOWN when
+// its agent's host results stop), actively checked with a command a
+// profile chose, or passive without freshness when nothing reports it. RenderCommands writes the command
 // Nagios runs when a service goes stale. Objects.Sync makes the objects
 // folder hold exactly the given hosts, runs the validate command (nagios4
 // -v), puts every file back when validation fails, and has Nagios reload
