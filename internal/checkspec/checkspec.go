@@ -273,13 +273,14 @@ func (o Origin) String() string {
 // keep the first place.
 func Origins(file string, data []byte, specs []Spec, host string) map[check.Key]Origin {
 	out := make(map[check.Key]Origin, len(specs))
+	lines := tomlfile.IndexLines(data)
 	for i, s := range specs {
 		k := check.Key{Host: cmp.Or(s.Host, host), Service: s.Service}
 		if _, dup := out[k]; dup {
 			continue
 		}
 		field := "check[" + strconv.Itoa(i) + "].command"
-		out[k] = Origin{File: file, Line: tomlfile.FieldLine(data, field), Field: field}
+		out[k] = Origin{File: file, Line: lines.Line(field), Field: field}
 	}
 	return out
 }

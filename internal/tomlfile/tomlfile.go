@@ -87,14 +87,37 @@ func keyLine(data []byte, key toml.Key) int {
 	exact := func(full string) bool { return full == want || stripIndexes(full) == want }
 	// A key missing from its table is reported on the table's header,
 	// unless the key turns up after all.
-	header := 0
+	header, found := 0, 0
+	scanKeys(data, func(n int, full string, isHeader bool) bool {
+		switch {
+		case !isHeader && (exact(full) || strings.HasPrefix(want, full+".")):
+			found = n
+			return false
+		case isHeader && exact(full):
+			found = n
+			return false
+		case isHeader && header == 0 && strings.HasPrefix(want, full+"."):
+			header = n
+		}
+		return true
+	})
+	if found > 0 {
+		return found
+	}
+	return header
+}
+
+// scanKeys calls fn with each table header and each key line of data, in
+// order: its line number and its full dotted name, with the index of each
+// array table ("check[2].command", "check[2]"), until fn returns false.
+// It reads lines, not TOML: good enough to place problems, no more.
+func scanKeys(data []byte, fn func(line int, full string, isHeader bool) bool) {
 	var table string
 	count := map[string]int{}
 	sc := bufio.NewScanner(strings.NewReader(string(data)))
 	sc.Buffer(nil, 1<<20)
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
-		isHeader := true
 		switch {
 		case strings.HasPrefix(line, "#"):
 			continue
@@ -109,25 +132,53 @@ func keyLine(data []byte, key toml.Key) int {
 			if !ok {
 				continue
 			}
-			isHeader = false
 			full := normKey(k)
 			if table != "" {
 				full = table + "." + full
 			}
-			if exact(full) || strings.HasPrefix(want, full+".") {
-				return n
+			if !fn(n, full, false) {
+				return
 			}
+			continue
 		}
-		if isHeader {
-			if exact(table) {
-				return n
-			}
-			if header == 0 && strings.HasPrefix(want, table+".") {
-				header = n
-			}
+		if !fn(n, table, true) {
+			return
 		}
 	}
-	return header
+}
+
+// Lines places many fields of one file at the cost of one reading of it,
+// where FieldLine reads the file for each.
+type Lines map[string]int
+
+// IndexLines indexes data's table headers and keys by their full names.
+func IndexLines(data []byte) Lines {
+	l := Lines{}
+	scanKeys(data, func(n int, full string, _ bool) bool {
+		if _, seen := l[full]; !seen {
+			l[full] = n
+		}
+		return true
+	})
+	return l
+}
+
+// Line is the line of field, a full name with array indexes
+// ("check[2].command"): its own line, else that of the nearest table or
+// key above it that is written (a key missing from its table is placed on
+// the table's header); 0 when none is.
+func (l Lines) Line(field string) int {
+	for f := field; f != ""; {
+		if n, ok := l[f]; ok {
+			return n
+		}
+		i := strings.LastIndexAny(f, ".[")
+		if i < 0 {
+			break
+		}
+		f = f[:i]
+	}
+	return 0
 }
 
 // stripIndexes turns "check[2].interval" into "check.interval".

@@ -150,3 +150,43 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestIndexLines(t *testing.T) {
+	data := []byte(`hostname = "h"
+# a comment = not a key
+[[check]]
+service = "a"
+command = "x"
+
+[[check]]
+service = "b"
+env = { A = "1" }
+
+[health]
+interval = "1m"
+`)
+	lines := IndexLines(data)
+	tests := []struct {
+		field string
+		want  int
+	}{
+		{"hostname", 1},
+		{"check[0].command", 5},
+		{"check[1].service", 8},
+		{"check[1].command", 7}, // missing: its table's header
+		{"check[1].env.A", 9},   // inside an inline table: the key's line
+		{"health.interval", 12},
+		{"health.timeout", 11},
+		{"check[2].command", 0},
+		{"nowhere", 0},
+	}
+	for _, tt := range tests {
+		if got := lines.Line(tt.field); got != tt.want {
+			t.Errorf("Line(%q) = %d, want %d", tt.field, got, tt.want)
+		}
+		// One reading of the file places a field as reading it for each does.
+		if got := FieldLine(data, tt.field); got != tt.want {
+			t.Errorf("FieldLine(%q) = %d, want %d", tt.field, got, tt.want)
+		}
+	}
+}
