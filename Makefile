@@ -44,9 +44,9 @@ demo: build ## run picket server and picket send on loopback and show what Nagio
 	@./scripts/demo.sh
 
 bench: build ## benchmarks against send_nsca, the nsca daemon and fork/exec; prints ratios
-	PATH="$$PATH:/usr/sbin" $(GO) test -run '^$$' -bench . -benchtime 3x -timeout 45m ./internal/e2e/ | tee .bench.out
-	$(GO) test -run '^$$' -bench Append16 -benchtime 100000x -count 3 ./internal/spool/ | tee -a .bench.out
-	$(GO) test -run '^$$' -bench SendOnChange -benchtime 1x ./spooler/ | tee -a .bench.out
+	set -o pipefail; PATH="$$PATH:/usr/sbin" $(GO) test -run '^$$' -bench . -benchtime 3x -timeout 45m ./internal/e2e/ | tee .bench.out
+	set -o pipefail; $(GO) test -run '^$$' -bench Append16 -benchtime 100000x -count 3 ./internal/spool/ | tee -a .bench.out
+	set -o pipefail; $(GO) test -run '^$$' -bench SendOnChange -benchtime 1x ./spooler/ | tee -a .bench.out
 
 lint: ## gofmt, go vet, staticcheck (linux and windows), the import rules
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

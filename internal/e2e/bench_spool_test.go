@@ -165,7 +165,7 @@ func BenchmarkDrainMemory(b *testing.B) {
 		cf := emptyCommandFile(b, sdir)
 		pw := writeFile(b, filepath.Join(sdir, "pw"), password, 0o600)
 		cfg := writeFile(b, filepath.Join(sdir, "server.toml"), fmt.Sprintf(
-			"[nsca]\nlisten = %q\nencryption = \"1\"\npassword_file = %q\ncommand_file = %q\n", addr, pw, cf), 0o600)
+			"state_dir = %q\n\n[nsca]\nlisten = %q\nencryption = \"1\"\npassword_file = %q\ncommand_file = %q\n", filepath.Join(sdir, "state"), addr, pw, cf), 0o600)
 		s := startProcess(b, "picket server", picketBin, "server", "--config", cfg)
 		var peak int64
 		deadline := time.Now().Add(10 * time.Minute)
