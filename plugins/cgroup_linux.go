@@ -120,6 +120,13 @@ func (c *runCgroup) kill(deadline time.Time) {
 // killCgroup kills what is in the cgroup at dir, through cgroup.kill if
 // useFile is set and the kernel has it.
 func killCgroup(dir string, deadline time.Time, useFile bool) {
+	// A plugin that exited left nothing behind, most of the time: then
+	// there is nothing to kill.
+	if b, err := os.ReadFile(filepath.Join(dir, "cgroup.events")); err != nil {
+		return
+	} else if full, err := populated(b); err == nil && !full {
+		return
+	}
 	viaFile := useFile && os.WriteFile(filepath.Join(dir, "cgroup.kill"), []byte("1"), 0) == nil
 	for delay := time.Millisecond; ; delay = min(2*delay, 50*time.Millisecond) {
 		if !viaFile {
@@ -165,6 +172,12 @@ func cgroupPids(dir string) []int {
 func (c *runCgroup) remove() error {
 	c.started()
 	if c.removed {
+		return nil
+	}
+	// Almost always the run made no cgroup of its own: one rmdir, without
+	// reading the directory of the cgroup's interface files.
+	if err := os.Remove(c.dir); err == nil || errors.Is(err, fs.ErrNotExist) {
+		c.removed = true
 		return nil
 	}
 	var dirs []string

@@ -58,18 +58,30 @@ var reg = struct {
 // reg.starting for reading.
 func registered(run *runRecord, pid int) {
 	run.pid = pid
-	if b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); err == nil {
-		// It cannot be gone: nothing has waited for it yet. If stat is
-		// unreadable anyway, start 0 makes the run claim more orphans
-		// later, never fewer.
-		if p, err := parseStat(b); err == nil {
-			run.start = p.start
-		}
+	// Only the subreaper's sweeps read the start time: a runner in
+	// cgroups saves a read of /proc per run.
+	if subreaper.on.Load() {
+		run.start = startTime(pid)
 	}
 	reg.mu.Lock()
 	reg.plugins[pid] = struct{}{}
 	reg.runs[run] = struct{}{}
 	reg.mu.Unlock()
+}
+
+// startTime is pid's start time, or 0 if its stat cannot be read: it
+// cannot be gone, as nothing has waited for it yet, and start 0 makes the
+// run claim more orphans later, never fewer.
+func startTime(pid int) uint64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	p, err := parseStat(b)
+	if err != nil {
+		return 0
+	}
+	return p.start
 }
 
 // waited forgets a plugin once exec.Cmd.Wait has reaped it.

@@ -91,6 +91,9 @@ func (l *loop) run() error {
 		case <-l.p.wake:
 		case f := <-l.done:
 			l.complete(f)
+		case reply := <-l.p.snap:
+			l.publishChecks()
+			close(reply)
 		}
 	}
 }
@@ -274,13 +277,20 @@ func (l *loop) complete(f finished) {
 	l.p.mu.Unlock()
 }
 
-// publish copies the gauges for Stats, and each check's next due time for
-// Checks.
+// publish copies the gauges for Stats. It runs at every turn of the loop,
+// so it must not grow with the number of checks.
 func (l *loop) publish() {
 	l.p.mu.Lock()
 	l.p.stats.Scheduled = len(l.entries)
 	l.p.stats.Running = l.running
 	l.p.stats.Waiting = l.waiting
+	l.p.mu.Unlock()
+}
+
+// publishChecks copies each check's next due time and whether it runs,
+// for Checks, which asks for them: a walk over every check.
+func (l *loop) publishChecks() {
+	l.p.mu.Lock()
 	for k, e := range l.entries {
 		if s, ok := l.p.status[k]; ok {
 			s.Next, s.Running = e.due, l.busy[k]
@@ -310,6 +320,7 @@ func (l *loop) shutdown() error {
 	}
 	l.wg.Wait()
 	l.publish()
+	l.publishChecks()
 	return l.ctx.Err()
 }
 

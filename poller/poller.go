@@ -64,11 +64,16 @@ type Poller struct {
 
 	// wake tells Run that pending holds a new check list.
 	wake chan struct{}
+	// snap asks Run for the checks' next due times (Checks); Run closes
+	// the channel it receives once they are published.
+	snap chan chan struct{}
 
 	mu      sync.Mutex
 	pending []planned // the latest applied list, not yet taken by Run
 	fresh   bool      // pending is newer than what Run has
 	running bool      // Run is active
+	// runDone is closed when the active Run returns.
+	runDone chan struct{}
 	stats   Stats
 	late    latency
 	sinkLog rateLimit
@@ -94,6 +99,7 @@ func New(o Options) *Poller {
 		sinkTimeout: o.SinkTimeout,
 		log:         o.Logger,
 		wake:        make(chan struct{}, 1),
+		snap:        make(chan chan struct{}),
 		status:      map[check.Key]*CheckStatus{},
 	}
 	if p.clock == nil {
@@ -197,11 +203,14 @@ func (p *Poller) Run(ctx context.Context) error {
 		return ErrAlreadyRunning
 	}
 	p.running, p.fresh = true, true // a new Run starts from the whole list
+	done := make(chan struct{})
+	p.runDone = done
 	p.mu.Unlock()
 	defer func() {
 		p.mu.Lock()
 		p.running = false
 		p.mu.Unlock()
+		close(done)
 	}()
 	l := newLoop(p, ctx)
 	return l.run()

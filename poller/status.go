@@ -27,6 +27,18 @@ type CheckStatus struct {
 // Checks returns the status of every scheduled check, in key order.
 func (p *Poller) Checks() []CheckStatus {
 	p.mu.Lock()
+	running, done := p.running, p.runDone
+	p.mu.Unlock()
+	if running {
+		// The loop owns the due times; it publishes them when asked.
+		reply := make(chan struct{})
+		select {
+		case p.snap <- reply:
+			<-reply
+		case <-done:
+		}
+	}
+	p.mu.Lock()
 	defer p.mu.Unlock()
 	out := make([]CheckStatus, 0, len(p.status))
 	for _, s := range p.status {
