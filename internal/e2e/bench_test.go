@@ -187,8 +187,11 @@ func BenchmarkReceiverIntake(b *testing.B) {
 const intakeConns = 10
 
 // intake sends rs to the server at addr over intakeConns connections at
-// once, each encrypted in advance, and returns the time from the first to
-// the last result appearing in its command file.
+// once, as picket's client sends (encrypting chunk by chunk while it
+// writes), and returns the time from the first to the last result
+// appearing in its command file. On two cores the clients' encryption
+// shares the CPU with the server, so for the slow ciphers the wall clock
+// includes much of it; the server's CPU time is the receiver's own cost.
 func intake(tb testing.TB, addr, commandFile string, m nsca.Method, rs []checkResult) time.Duration {
 	tb.Helper()
 	start := fileSize(tb, commandFile)
